@@ -110,17 +110,30 @@ mod tests {
 
     #[test]
     fn presets_are_valid() {
-        for arch in [Arch::bert_base_cased(), Arch::roberta_base(), Arch::minilm_l6()] {
+        for arch in [
+            Arch::bert_base_cased(),
+            Arch::roberta_base(),
+            Arch::minilm_l6(),
+        ] {
             arch.validate().unwrap();
         }
-        assert_eq!(Arch::bert_base_cased().total_heads() + Arch::bert_base_cased().total_units(), 37_008);
+        assert_eq!(
+            Arch::bert_base_cased().total_heads() + Arch::bert_base_cased().total_units(),
+            37_008
+        );
     }
 
     #[test]
     fn inconsistent_sizes_are_refused() {
-        let arch = Arch { hidden_size: 700, ..Arch::bert_base_cased() };
+        let arch = Arch {
+            hidden_size: 700,
+            ..Arch::bert_base_cased()
+        };
         assert!(matches!(arch.validate(), Err(CoreError::InvalidArch(m)) if m.contains("700")));
-        let arch = Arch { num_layers: 0, ..Arch::bert_base_cased() };
+        let arch = Arch {
+            num_layers: 0,
+            ..Arch::bert_base_cased()
+        };
         assert!(arch.validate().is_err());
     }
 }

@@ -38,12 +38,20 @@ pub struct Objective {
 impl Objective {
     /// An objective to minimise.
     pub fn minimize(name: impl Into<String>, unit: impl Into<String>) -> Self {
-        Self { name: name.into(), direction: Direction::Minimize, unit: unit.into() }
+        Self {
+            name: name.into(),
+            direction: Direction::Minimize,
+            unit: unit.into(),
+        }
     }
 
     /// An objective to maximise.
     pub fn maximize(name: impl Into<String>, unit: impl Into<String>) -> Self {
-        Self { name: name.into(), direction: Direction::Maximize, unit: unit.into() }
+        Self {
+            name: name.into(),
+            direction: Direction::Maximize,
+            unit: unit.into(),
+        }
     }
 }
 

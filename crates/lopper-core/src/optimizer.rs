@@ -81,7 +81,11 @@ pub struct OptimizerSpec {
 impl OptimizerSpec {
     /// Defaults for `num_objectives` objectives and `seed`.
     pub fn new(num_objectives: usize, seed: u64) -> Self {
-        Self { num_objectives, seed, config: serde_json::Value::Null }
+        Self {
+            num_objectives,
+            seed,
+            config: serde_json::Value::Null,
+        }
     }
 
     /// The same with plugin settings.
@@ -96,8 +100,10 @@ impl OptimizerSpec {
         if self.config.is_null() {
             return Ok(T::default());
         }
-        serde_json::from_value(self.config.clone())
-            .map_err(|e| CoreError::Config { plugin: plugin.to_string(), message: e.to_string() })
+        serde_json::from_value(self.config.clone()).map_err(|e| CoreError::Config {
+            plugin: plugin.to_string(),
+            message: e.to_string(),
+        })
     }
 }
 
@@ -118,7 +124,11 @@ impl OptimizerPlugin {
         summary: &'static str,
         build: fn(&OptimizerSpec) -> Result<Box<dyn Optimizer>>,
     ) -> Self {
-        Self { name, summary, build }
+        Self {
+            name,
+            summary,
+            build,
+        }
     }
 }
 
@@ -144,9 +154,15 @@ fn resolve(plugins: &[&'static OptimizerPlugin], name: &str) -> Result<&'static 
         [] => {
             let mut known: Vec<String> = plugins.iter().map(|p| p.name.to_string()).collect();
             known.dedup();
-            Err(CoreError::UnknownOptimizer { name: name.to_string(), known })
+            Err(CoreError::UnknownOptimizer {
+                name: name.to_string(),
+                known,
+            })
         }
-        many => Err(CoreError::DuplicateOptimizer { name: name.to_string(), count: many.len() }),
+        many => Err(CoreError::DuplicateOptimizer {
+            name: name.to_string(),
+            count: many.len(),
+        }),
     }
 }
 
@@ -175,7 +191,9 @@ mod tests {
     #[typetag::serde(name = "test-counter")]
     impl Optimizer for Counter {
         fn ask(&mut self, space: &dyn Space, n: usize) -> Result<Vec<Trial>> {
-            Ok((0..n).map(|_| self.pending.issue(space.sample(&mut self.rng))).collect())
+            Ok((0..n)
+                .map(|_| self.pending.issue(space.sample(&mut self.rng)))
+                .collect())
         }
         fn tell(&mut self, done: &[Evaluated]) -> Result<()> {
             self.pending.complete_all(done, 1)
@@ -183,7 +201,10 @@ mod tests {
     }
 
     fn build_counter(spec: &OptimizerSpec) -> Result<Box<dyn Optimizer>> {
-        Ok(Box::new(Counter { rng: seeded_rng(spec.seed), pending: PendingTrials::new() }))
+        Ok(Box::new(Counter {
+            rng: seeded_rng(spec.seed),
+            pending: PendingTrials::new(),
+        }))
     }
 
     inventory::submit! { OptimizerPlugin::new("test-counter", "test plugin", build_counter) }
@@ -209,7 +230,10 @@ mod tests {
     fn duplicate_names_are_an_error() {
         assert_eq!(
             find_optimizer("test-dup").err(),
-            Some(CoreError::DuplicateOptimizer { name: "test-dup".into(), count: 2 })
+            Some(CoreError::DuplicateOptimizer {
+                name: "test-dup".into(),
+                count: 2
+            })
         );
     }
 
@@ -222,7 +246,10 @@ mod tests {
         assert_eq!(saved["optimizer"], "test-counter");
         let mut b = load_optimizer(saved).unwrap();
         assert_eq!(a.ask(&space, 5).unwrap(), b.ask(&space, 5).unwrap());
-        assert!(matches!(load_optimizer(serde_json::json!({"optimizer": "gone"})), Err(CoreError::State(_))));
+        assert!(matches!(
+            load_optimizer(serde_json::json!({"optimizer": "gone"})),
+            Err(CoreError::State(_))
+        ));
     }
 
     #[test]

@@ -68,7 +68,9 @@ impl Domain {
         if ok {
             Ok(())
         } else {
-            Err(CoreError::InvalidSpace(format!("empty or unordered domain {self:?}")))
+            Err(CoreError::InvalidSpace(format!(
+                "empty or unordered domain {self:?}"
+            )))
         }
     }
 
@@ -100,7 +102,11 @@ impl Domain {
             }
             _ => {
                 let (lo, hi) = self.bounds();
-                if hi == lo { 0.5 } else { (v - lo) as f64 / (hi - lo) as f64 }
+                if hi == lo {
+                    0.5
+                } else {
+                    (v - lo) as f64 / (hi - lo) as f64
+                }
             }
         }
     }
@@ -140,22 +146,34 @@ pub struct Dim {
 impl Dim {
     /// A dimension of integers `low..=high`.
     pub fn integer(name: impl Into<String>, low: i64, high: i64) -> Self {
-        Self { name: name.into(), domain: Domain::Integer { low, high } }
+        Self {
+            name: name.into(),
+            domain: Domain::Integer { low, high },
+        }
     }
 
     /// A binary dimension.
     pub fn binary(name: impl Into<String>) -> Self {
-        Self { name: name.into(), domain: Domain::Binary }
+        Self {
+            name: name.into(),
+            domain: Domain::Binary,
+        }
     }
 
     /// An ordinal dimension over `values`.
     pub fn ordinal(name: impl Into<String>, values: Vec<f64>) -> Self {
-        Self { name: name.into(), domain: Domain::Ordinal { values } }
+        Self {
+            name: name.into(),
+            domain: Domain::Ordinal { values },
+        }
     }
 
     /// A categorical dimension over `choices`.
     pub fn categorical(name: impl Into<String>, choices: Vec<String>) -> Self {
-        Self { name: name.into(), domain: Domain::Categorical { choices } }
+        Self {
+            name: name.into(),
+            domain: Domain::Categorical { choices },
+        }
     }
 }
 
@@ -218,12 +236,20 @@ mod tests {
     fn bounds_and_cardinality() {
         assert_eq!(Domain::Integer { low: 1, high: 12 }.cardinality(), 12);
         assert_eq!(Domain::Binary.bounds(), (0, 1));
-        let ord = Domain::Ordinal { values: vec![1.0, 3.0, 6.0, 12.0] };
+        let ord = Domain::Ordinal {
+            values: vec![1.0, 3.0, 6.0, 12.0],
+        };
         assert_eq!(ord.bounds(), (0, 3));
         assert!((ord.to_unit(2) - 5.0 / 11.0).abs() < 1e-12);
         assert_eq!(ord.from_unit(ord.to_unit(2)), 2);
         assert!(Domain::Integer { low: 3, high: 2 }.validate().is_err());
-        assert!(Domain::Ordinal { values: vec![3.0, 1.0] }.validate().is_err());
+        assert!(
+            Domain::Ordinal {
+                values: vec![3.0, 1.0]
+            }
+            .validate()
+            .is_err()
+        );
     }
 
     #[test]
@@ -238,7 +264,10 @@ mod tests {
             seen.insert(v);
         }
         assert_eq!(seen.len(), 5, "every other value is reachable");
-        assert_eq!(Domain::Integer { low: 4, high: 4 }.sample_other(4, &mut rng), 4);
+        assert_eq!(
+            Domain::Integer { low: 4, high: 4 }.sample_other(4, &mut rng),
+            4
+        );
     }
 
     #[test]

@@ -20,7 +20,10 @@ pub struct LayerKeep {
 impl LayerKeep {
     /// The first `heads` heads and the first `units` units.
     pub fn prefix(heads: usize, units: usize) -> Self {
-        Self { heads: (0..heads).collect(), units: (0..units).collect() }
+        Self {
+            heads: (0..heads).collect(),
+            units: (0..units).collect(),
+        }
     }
 
     /// Whether heads and units are both leading ranges `0..k` (then a forward pass can take a
@@ -57,14 +60,20 @@ impl Subnet {
     /// The whole network.
     pub fn full(arch: &Arch) -> Self {
         Self {
-            layers: vec![Some(LayerKeep::prefix(arch.num_heads, arch.intermediate_size)); arch.num_layers],
+            layers: vec![
+                Some(LayerKeep::prefix(arch.num_heads, arch.intermediate_size));
+                arch.num_layers
+            ],
         }
     }
 
     /// First-k choices per layer: `None` drops the layer, `Some((h, u))` keeps its first `h`
     /// heads and first `u` units.
     pub fn from_counts(arch: &Arch, counts: &[Option<(usize, usize)>]) -> Result<Self> {
-        let layers = counts.iter().map(|c| c.map(|(h, u)| LayerKeep::prefix(h, u))).collect();
+        let layers = counts
+            .iter()
+            .map(|c| c.map(|(h, u)| LayerKeep::prefix(h, u)))
+            .collect();
         Self::new(arch, layers)
     }
 
@@ -97,12 +106,18 @@ impl Subnet {
 
     /// Kept heads of each layer (0 for a dropped layer).
     pub fn heads_per_layer(&self) -> Vec<usize> {
-        self.layers.iter().map(|l| l.as_ref().map_or(0, |k| k.heads.len())).collect()
+        self.layers
+            .iter()
+            .map(|l| l.as_ref().map_or(0, |k| k.heads.len()))
+            .collect()
     }
 
     /// Kept units of each layer (0 for a dropped layer).
     pub fn units_per_layer(&self) -> Vec<usize> {
-        self.layers.iter().map(|l| l.as_ref().map_or(0, |k| k.units.len())).collect()
+        self.layers
+            .iter()
+            .map(|l| l.as_ref().map_or(0, |k| k.units.len()))
+            .collect()
     }
 
     /// Kept heads in all layers.
@@ -201,17 +216,26 @@ mod tests {
         let arch = tiny();
         assert!(Subnet::from_counts(&arch, &[None, None]).is_err());
         assert!(Subnet::from_counts(&arch, &[Some((5, 1)), None, None]).is_err());
-        let unsorted = LayerKeep { heads: vec![2, 1], units: vec![] };
+        let unsorted = LayerKeep {
+            heads: vec![2, 1],
+            units: vec![],
+        };
         let err = Subnet::new(&arch, vec![Some(unsorted), None, None]).unwrap_err();
         assert!(err.to_string().contains("ascending"), "{err}");
-        let dup = LayerKeep { heads: vec![], units: vec![1, 1] };
+        let dup = LayerKeep {
+            heads: vec![],
+            units: vec![1, 1],
+        };
         assert!(Subnet::new(&arch, vec![None, Some(dup), None]).is_err());
     }
 
     #[test]
     fn non_prefix_choices_are_marked() {
         let arch = tiny();
-        let keep = LayerKeep { heads: vec![1, 3], units: vec![0, 1] };
+        let keep = LayerKeep {
+            heads: vec![1, 3],
+            units: vec![0, 1],
+        };
         let s = Subnet::new(&arch, vec![Some(keep), None, None]).unwrap();
         assert!(!s.is_prefix());
         assert_eq!(s.to_string(), "1 layers [2h/2u* - -]");

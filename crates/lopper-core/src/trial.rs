@@ -69,7 +69,10 @@ impl PendingTrials {
             });
         }
         if let Some(&v) = done.values.iter().find(|v| v.is_nan()) {
-            return Err(CoreError::NonFinite { trial: done.trial.id, value: v });
+            return Err(CoreError::NonFinite {
+                trial: done.trial.id,
+                value: v,
+            });
         }
         self.pending.remove(&done.trial.id);
         Ok(())
@@ -108,20 +111,46 @@ mod tests {
         let b = p.issue(Point(vec![2]));
         assert_eq!((a.id, b.id), (0, 1));
         assert_eq!(p.outstanding(), 2);
-        p.complete(&Evaluated::new(b.clone(), vec![0.1, 0.2]), 2).unwrap();
-        assert_eq!(p.complete(&Evaluated::new(b, vec![0.1, 0.2]), 2), Err(CoreError::UnknownTrial(1)));
-        let wrong = Evaluated::new(Trial { id: 0, point: Point(vec![9]) }, vec![0.1, 0.2]);
+        p.complete(&Evaluated::new(b.clone(), vec![0.1, 0.2]), 2)
+            .unwrap();
+        assert_eq!(
+            p.complete(&Evaluated::new(b, vec![0.1, 0.2]), 2),
+            Err(CoreError::UnknownTrial(1))
+        );
+        let wrong = Evaluated::new(
+            Trial {
+                id: 0,
+                point: Point(vec![9]),
+            },
+            vec![0.1, 0.2],
+        );
         assert!(p.complete(&wrong, 2).is_err());
         assert!(matches!(
             p.complete(&Evaluated::new(a.clone(), vec![0.1]), 2),
-            Err(CoreError::ObjectiveCount { expected: 2, found: 1 })
+            Err(CoreError::ObjectiveCount {
+                expected: 2,
+                found: 1
+            })
         ));
-        assert!(p.complete(&Evaluated::new(a.clone(), vec![f64::NAN, 1.0]), 2).is_err());
+        assert!(
+            p.complete(&Evaluated::new(a.clone(), vec![f64::NAN, 1.0]), 2)
+                .is_err()
+        );
         // A batch with one bad entry records nothing.
-        let ghost = Evaluated::new(Trial { id: 77, point: Point(vec![1]) }, vec![0.0, 0.0]);
-        assert!(p.complete_all(&[Evaluated::new(a.clone(), vec![0.0, 0.0]), ghost], 2).is_err());
+        let ghost = Evaluated::new(
+            Trial {
+                id: 77,
+                point: Point(vec![1]),
+            },
+            vec![0.0, 0.0],
+        );
+        assert!(
+            p.complete_all(&[Evaluated::new(a.clone(), vec![0.0, 0.0]), ghost], 2)
+                .is_err()
+        );
         assert_eq!(p.outstanding(), 1);
-        p.complete_all(&[Evaluated::new(a, vec![0.0, 0.0])], 2).unwrap();
+        p.complete_all(&[Evaluated::new(a, vec![0.0, 0.0])], 2)
+            .unwrap();
         assert_eq!(p.outstanding(), 0);
     }
 }
