@@ -15,17 +15,21 @@ pub enum CoreError {
     /// A [`Point`](crate::Point) that is not a member of its space.
     #[error("invalid point: {0}")]
     InvalidPoint(String),
-    /// No optimizer plugin of that name is linked in.
-    #[error("unknown optimizer `{name}`; known optimizers: {}", known.join(", "))]
-    UnknownOptimizer {
+    /// No plugin of that name is linked in.
+    #[error("unknown {kind} `{name}`; known {kind}s: {}", known.join(", "))]
+    UnknownPlugin {
+        /// `optimizer` or `scheduler`.
+        kind: String,
         /// The name asked for.
         name: String,
         /// Every registered name, sorted.
         known: Vec<String>,
     },
     /// Two linked plugins registered the same name.
-    #[error("{count} optimizer plugins are registered as `{name}`; refusing to pick one")]
-    DuplicateOptimizer {
+    #[error("{count} {kind} plugins are registered as `{name}`; refusing to pick one")]
+    DuplicatePlugin {
+        /// `optimizer` or `scheduler`.
+        kind: String,
         /// The contested name.
         name: String,
         /// How many plugins claim it.
@@ -61,6 +65,9 @@ pub enum CoreError {
     /// A search space that cannot be built as asked.
     #[error("invalid search space: {0}")]
     InvalidSpace(String),
+    /// An optional capability the component does not have.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
     /// Saving or restoring serialised state failed.
     #[error("state (de)serialisation failed: {0}")]
     State(String),

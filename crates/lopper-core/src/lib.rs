@@ -10,7 +10,7 @@
 //!   [`SearchSpace`]: the traits spaces implement.
 //! - [`Objective`], [`Direction`], [`Trial`], [`Evaluated`]: what is measured and exchanged.
 //! - [`Optimizer`] and the plugin registry ([`OptimizerPlugin`], [`find_optimizer`],
-//!   [`build_optimizer`]).
+//!   [`build_optimizer`]); multi-fidelity [`Scheduler`]s and their registry.
 //!
 //! Nothing here knows about tensors: optimizers see points and numbers only.
 
@@ -19,7 +19,9 @@ mod error;
 mod objective;
 mod optimizer;
 mod point;
+mod registry;
 mod rng;
+mod scheduler;
 mod space;
 mod subnet;
 mod trial;
@@ -33,6 +35,10 @@ pub use optimizer::{
 };
 pub use point::{Dim, Domain, Point};
 pub use rng::{SeededRng, seeded_rng};
+pub use scheduler::{
+    Decision, Scheduler, SchedulerPlugin, SchedulerSpec, build_scheduler, load_scheduler,
+    save_scheduler, scheduler_plugins,
+};
 pub use space::{SearchSpace, Space};
 pub use subnet::{LayerKeep, Subnet};
 pub use trial::{Evaluated, PendingTrials, Trial};

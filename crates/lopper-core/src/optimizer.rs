@@ -39,6 +39,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::registry::resolve_unique;
 use crate::{CoreError, Evaluated, Result, Space, Trial};
 
 /// A multi-objective optimizer: proposes points (`ask`) and learns from their minimisation-
@@ -54,6 +55,16 @@ pub trait Optimizer: Send {
     /// Receives finished trials. A trial that was never asked, or was already told, is an
     /// error ([`CoreError::UnknownTrial`]) and leaves the optimizer unchanged.
     fn tell(&mut self, done: &[Evaluated]) -> Result<()>;
+
+    /// Issues trials for points chosen outside the optimizer (the runner's initial design, a
+    /// user's own candidates), so that their results can be told like any other. Optimizers
+    /// issue them through their [`PendingTrials`](crate::PendingTrials); the default refuses.
+    fn suggest(&mut self, points: Vec<crate::Point>) -> Result<Vec<Trial>> {
+        let _ = points;
+        Err(CoreError::Unsupported(
+            "this optimizer does not take suggested points".into(),
+        ))
+    }
 }
 
 /// Serialises an optimizer's whole state (its plugin tag included).
@@ -97,14 +108,22 @@ impl OptimizerSpec {
     /// Parses the plugin settings into `T`: `null` gives `T::default()`, unknown or ill-typed
     /// fields give [`CoreError::Config`] naming `plugin`.
     pub fn parse_config<T: DeserializeOwned + Default>(&self, plugin: &str) -> Result<T> {
-        if self.config.is_null() {
-            return Ok(T::default());
-        }
-        serde_json::from_value(self.config.clone()).map_err(|e| CoreError::Config {
-            plugin: plugin.to_string(),
-            message: e.to_string(),
-        })
+        parse_plugin_config(&self.config, plugin)
     }
+}
+
+/// Parses a plugin's settings: `null` gives `T::default()`.
+pub(crate) fn parse_plugin_config<T: DeserializeOwned + Default>(
+    config: &serde_json::Value,
+    plugin: &str,
+) -> Result<T> {
+    if config.is_null() {
+        return Ok(T::default());
+    }
+    serde_json::from_value(config.clone()).map_err(|e| CoreError::Config {
+        plugin: plugin.to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// The descriptor a plugin crate submits with `inventory::submit!`.
@@ -144,26 +163,7 @@ pub fn optimizer_plugins() -> Vec<&'static OptimizerPlugin> {
 /// The plugin registered as `name`: an error that lists the known names when there is none,
 /// and an error when several plugins claim it.
 pub fn find_optimizer(name: &str) -> Result<&'static OptimizerPlugin> {
-    resolve(&optimizer_plugins(), name)
-}
-
-fn resolve(plugins: &[&'static OptimizerPlugin], name: &str) -> Result<&'static OptimizerPlugin> {
-    let matches: Vec<_> = plugins.iter().filter(|p| p.name == name).collect();
-    match matches.as_slice() {
-        [one] => Ok(**one),
-        [] => {
-            let mut known: Vec<String> = plugins.iter().map(|p| p.name.to_string()).collect();
-            known.dedup();
-            Err(CoreError::UnknownOptimizer {
-                name: name.to_string(),
-                known,
-            })
-        }
-        many => Err(CoreError::DuplicateOptimizer {
-            name: name.to_string(),
-            count: many.len(),
-        }),
-    }
+    resolve_unique(&optimizer_plugins(), name, |p| p.name).map_err(|e| e.for_kind("optimizer"))
 }
 
 /// Builds the optimizer registered as `name`.
@@ -222,7 +222,10 @@ mod tests {
     fn unknown_names_list_the_known_ones() {
         let err = find_optimizer("nope").err().unwrap();
         let msg = err.to_string();
-        assert!(msg.contains("unknown optimizer `nope`"), "{msg}");
+        assert!(
+            msg.contains("unknown optimizer `nope`; known optimizers: "),
+            "{msg}"
+        );
         assert!(msg.contains("test-counter"), "{msg}");
     }
 
@@ -230,7 +233,8 @@ mod tests {
     fn duplicate_names_are_an_error() {
         assert_eq!(
             find_optimizer("test-dup").err(),
-            Some(CoreError::DuplicateOptimizer {
+            Some(CoreError::DuplicatePlugin {
+                kind: "optimizer".into(),
                 name: "test-dup".into(),
                 count: 2
             })

@@ -1,0 +1,29 @@
+//! # lopper-search
+//!
+//! The runner of a multi-objective search. It owns the loop, as argmin's `Executor` does; an
+//! optimizer plugin only answers ask and tell. The runner brings:
+//!
+//! - budgets: a number of evaluations and a wall-clock time;
+//! - an [`Evaluator`] trait, called from `workers` threads in parallel, with results told to the
+//!   optimizer in trial-id order;
+//! - a multi-fidelity path: an evaluator reports intermediate results through its
+//!   [`EvalContext`] and a [`Scheduler`](lopper_core::Scheduler) plugin may stop it early;
+//! - [`Observer`]s, among them an indicatif progress bar;
+//! - a run folder ([`RunStore`]) with the JSONL trial log and an atomic checkpoint after every
+//!   ask and tell, so that a killed search started again with the same command resumes
+//!   without losing a finished trial;
+//! - the paper's initial design (upper bound, lower bound and mid-point first).
+
+mod error;
+mod evaluator;
+mod observer;
+mod record;
+mod runner;
+mod store;
+
+pub use error::{Result, SearchError};
+pub use evaluator::{EvalContext, Evaluator, Measurement};
+pub use observer::{Observer, Progress, ProgressObserver};
+pub use record::TrialRecord;
+pub use runner::{Search, SearchConfig, SearchResult, StopReason};
+pub use store::{Checkpoint, RunManifest, RunStore};

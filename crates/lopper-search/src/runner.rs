@@ -1,0 +1,700 @@
+//! The search loop.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Instant;
+
+use lopper_core::{
+    Evaluated, Objective, Optimizer, OptimizerSpec, Point, Scheduler, SchedulerSpec, Space, Trial,
+    build_optimizer, build_scheduler, load_optimizer, load_scheduler, save_optimizer,
+    save_scheduler,
+};
+use lopper_pareto::Archive;
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Checkpoint, RunManifest, RunStore};
+use crate::{
+    EvalContext, Evaluator, Measurement, Observer, Progress, Result, SearchError, TrialRecord,
+};
+
+/// How a search is run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchConfig {
+    /// Optimizer plugin name (`random`, `local-search`, `nsga2`, `morea`, …).
+    pub optimizer: String,
+    /// The plugin's settings (`null`: its defaults).
+    #[serde(default)]
+    pub optimizer_config: serde_json::Value,
+    /// Multi-fidelity scheduler plugin name (`mo-asha`), if any.
+    #[serde(default)]
+    pub scheduler: Option<String>,
+    /// The scheduler's settings.
+    #[serde(default)]
+    pub scheduler_config: serde_json::Value,
+    /// Seed of the optimizer and the scheduler.
+    #[serde(default)]
+    pub seed: u64,
+    /// Stop asking after this many trials.
+    #[serde(default)]
+    pub max_evaluations: Option<usize>,
+    /// Stop asking after this many seconds (summed over resumed sessions).
+    #[serde(default)]
+    pub max_seconds: Option<f64>,
+    /// Evaluations run in parallel.
+    #[serde(default = "one")]
+    pub workers: usize,
+    /// Evaluate the space's upper bound, lower bound and mid-point first (the paper's initial
+    /// design).
+    #[serde(default)]
+    pub initial_design: bool,
+    /// Reference point for the hypervolume, in minimisation orientation (a maximised
+    /// objective's entry is negated); without one no hypervolume is tracked.
+    #[serde(default)]
+    pub reference_point: Option<Vec<f64>>,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl SearchConfig {
+    /// A search with `optimizer`'s defaults, one worker and no budget yet.
+    pub fn new(optimizer: impl Into<String>) -> Self {
+        Self {
+            optimizer: optimizer.into(),
+            optimizer_config: serde_json::Value::Null,
+            scheduler: None,
+            scheduler_config: serde_json::Value::Null,
+            seed: 0,
+            max_evaluations: None,
+            max_seconds: None,
+            workers: 1,
+            initial_design: false,
+            reference_point: None,
+        }
+    }
+}
+
+/// Why a search ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The evaluation budget was used up.
+    Evaluations,
+    /// The wall-clock budget was used up.
+    WallClock,
+}
+
+/// What a search leaves behind.
+#[derive(Debug, Clone)]
+pub struct SearchResult {
+    /// Every told trial, in tell order (trial-id order).
+    pub records: Vec<TrialRecord>,
+    /// Indices into `records` of the non-dominated trials, ascending.
+    pub front: Vec<usize>,
+    /// Hypervolume after each told trial, when the search has a reference point.
+    pub hypervolume_trace: Option<Vec<f64>>,
+    /// Trials that came from the run folder rather than from this session.
+    pub resumed: usize,
+    /// Why it ended.
+    pub stop: StopReason,
+}
+
+/// A search: a space, an evaluator, settings, and optionally a run folder and observers.
+///
+/// ```
+/// use lopper_core::{Dim, Objective, Space, Trial};
+/// use lopper_search::{EvalContext, Evaluator, Measurement, Search, SearchConfig};
+/// use lopper_opt_random as _; // links the `random` plugin
+///
+/// struct Line(Vec<Dim>);
+/// impl Space for Line {
+///     fn dims(&self) -> &[Dim] {
+///         &self.0
+///     }
+/// }
+///
+/// struct Both;
+/// impl Evaluator for Both {
+///     fn objectives(&self) -> Vec<Objective> {
+///         vec![Objective::minimize("x", ""), Objective::minimize("10 - x", "")]
+///     }
+///     fn evaluate(&self, t: &Trial, _: &mut EvalContext<'_>) -> lopper_search::Result<Measurement> {
+///         let x = t.point.coords()[0] as f64;
+///         Ok(Measurement::new(vec![x, 10.0 - x]))
+///     }
+/// }
+///
+/// let mut config = SearchConfig::new("random");
+/// config.max_evaluations = Some(20);
+/// config.reference_point = Some(vec![11.0, 11.0]);
+/// let space = Line(vec![Dim::integer("x", 0, 10)]);
+/// let result = Search::new(&space, &Both, config).run()?;
+/// assert_eq!(result.records.len(), 20);
+/// // Every point of this problem is Pareto-optimal.
+/// assert_eq!(result.front.len(), 20);
+/// # Ok::<(), lopper_search::SearchError>(())
+/// ```
+pub struct Search<'a> {
+    space: &'a dyn Space,
+    evaluator: &'a dyn Evaluator,
+    config: SearchConfig,
+    run_dir: Option<PathBuf>,
+    observers: Vec<Box<dyn Observer + 'a>>,
+    optimizer: Option<Box<dyn Optimizer>>,
+}
+
+/// What a worker sends back.
+struct Done {
+    trial: Trial,
+    outcome: Result<Measurement>,
+    seconds: f64,
+    fidelity: Option<u32>,
+}
+
+impl<'a> Search<'a> {
+    /// A search of `space` scored by `evaluator`.
+    pub fn new(space: &'a dyn Space, evaluator: &'a dyn Evaluator, config: SearchConfig) -> Self {
+        Self {
+            space,
+            evaluator,
+            config,
+            run_dir: None,
+            observers: Vec::new(),
+            optimizer: None,
+        }
+    }
+
+    /// Persists the search in `dir` and resumes from it when it holds an earlier run.
+    pub fn run_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.run_dir = Some(dir.into());
+        self
+    }
+
+    /// Adds an observer.
+    pub fn observer(mut self, observer: impl Observer + 'a) -> Self {
+        self.observers.push(Box::new(observer));
+        self
+    }
+
+    /// Uses this optimizer instead of building `config.optimizer` from the registry (for
+    /// optimizers that are not registered plugins). A resumed run still restores the state
+    /// saved in its checkpoint.
+    pub fn with_optimizer(mut self, optimizer: Box<dyn Optimizer>) -> Self {
+        self.optimizer = Some(optimizer);
+        self
+    }
+
+    fn validate(&self, objectives: &[Objective]) -> Result<()> {
+        let c = &self.config;
+        if objectives.is_empty() {
+            return Err(SearchError::Settings(
+                "the evaluator measures no objective".into(),
+            ));
+        }
+        if c.workers == 0 {
+            return Err(SearchError::Settings("workers must be at least 1".into()));
+        }
+        if c.max_evaluations.is_none() && c.max_seconds.is_none() {
+            return Err(SearchError::Settings(
+                "give a budget: max_evaluations, max_seconds or both".into(),
+            ));
+        }
+        if let Some(r) = &c.reference_point {
+            if r.len() != objectives.len() {
+                return Err(SearchError::Settings(format!(
+                    "the reference point has {} coordinates for {} objectives",
+                    r.len(),
+                    objectives.len()
+                )));
+            }
+        }
+        if self.space.dims().is_empty() {
+            return Err(SearchError::Settings("the space has no dimension".into()));
+        }
+        Ok(())
+    }
+
+    /// Runs the search to its budget.
+    pub fn run(mut self) -> Result<SearchResult> {
+        let objectives = self.evaluator.objectives();
+        self.validate(&objectives)?;
+        let manifest = RunManifest {
+            optimizer: self.config.optimizer.clone(),
+            optimizer_config: self.config.optimizer_config.clone(),
+            scheduler: self.config.scheduler.clone(),
+            seed: self.config.seed,
+            objectives: objectives.clone(),
+            dims: self.space.dims().len(),
+            initial_design: self.config.initial_design,
+        };
+
+        // Open the run folder and decide between a fresh start and a resume.
+        let mut store = None;
+        let mut restored: Option<(Checkpoint, Vec<TrialRecord>)> = None;
+        if let Some(dir) = &self.run_dir {
+            let (s, old_manifest, checkpoint, records) = RunStore::open(dir)?;
+            match (old_manifest, checkpoint) {
+                (Some(old), Some(cp)) => {
+                    if old != manifest {
+                        return Err(SearchError::Resume {
+                            path: dir.clone(),
+                            message: format!(
+                                "it was started with other settings ({}); use a new folder",
+                                describe_difference(&old, &manifest)
+                            ),
+                        });
+                    }
+                    restored = Some((cp, records));
+                }
+                (None, None) if records.is_empty() => s.write_manifest(&manifest)?,
+                _ => {
+                    return Err(SearchError::Resume {
+                        path: dir.clone(),
+                        message: "it holds a partial run (run.json, checkpoint.json and \
+                                  trials.jsonl do not go together)"
+                            .into(),
+                    });
+                }
+            }
+            store = Some(s);
+        }
+
+        let n_obj = objectives.len();
+        let state = match restored {
+            Some((cp, records)) => State::resume(cp, records, &objectives, &self.config)?,
+            None => {
+                let optimizer = match self.optimizer.take() {
+                    Some(o) => o,
+                    None => build_optimizer(
+                        &self.config.optimizer,
+                        &OptimizerSpec::new(n_obj, self.config.seed)
+                            .with_config(self.config.optimizer_config.clone()),
+                    )?,
+                };
+                let scheduler = match &self.config.scheduler {
+                    Some(name) => Some(build_scheduler(
+                        name,
+                        &SchedulerSpec::new(n_obj, self.config.seed)
+                            .with_config(self.config.scheduler_config.clone()),
+                    )?),
+                    None => None,
+                };
+                let initial = if self.config.initial_design {
+                    self.initial_design()
+                } else {
+                    vec![]
+                };
+                State::fresh(optimizer, scheduler, initial, &self.config)?
+            }
+        };
+        state.run(
+            self.space,
+            self.evaluator,
+            &objectives,
+            &self.config,
+            store.as_mut(),
+            &mut self.observers,
+        )
+    }
+
+    /// Upper bound, lower bound and mid-point, without repeats.
+    fn initial_design(&self) -> Vec<Point> {
+        let mut points: Vec<Point> = Vec::new();
+        for p in [
+            self.space.upper_bound(),
+            self.space.lower_bound(),
+            self.space.mid_point(),
+        ] {
+            if !points.contains(&p) {
+                points.push(p);
+            }
+        }
+        points
+    }
+}
+
+fn describe_difference(old: &RunManifest, new: &RunManifest) -> String {
+    let mut diffs = Vec::new();
+    if old.optimizer != new.optimizer || old.optimizer_config != new.optimizer_config {
+        diffs.push(format!(
+            "optimizer {} {}",
+            old.optimizer, old.optimizer_config
+        ));
+    }
+    if old.scheduler != new.scheduler {
+        diffs.push(format!("scheduler {:?}", old.scheduler));
+    }
+    if old.seed != new.seed {
+        diffs.push(format!("seed {}", old.seed));
+    }
+    if old.objectives != new.objectives {
+        let names: Vec<_> = old.objectives.iter().map(|o| o.name.as_str()).collect();
+        diffs.push(format!("objectives {}", names.join(",")));
+    }
+    if old.dims != new.dims {
+        diffs.push(format!("a space of {} dimensions", old.dims));
+    }
+    if old.initial_design != new.initial_design {
+        diffs.push(format!("initial design {}", old.initial_design));
+    }
+    diffs.join("; ")
+}
+
+/// The loop's bookkeeping.
+struct State {
+    optimizer: Box<dyn Optimizer>,
+    scheduler: Option<Arc<Mutex<Box<dyn Scheduler>>>>,
+    /// Asked and not yet told, by id.
+    outstanding: BTreeMap<u64, Trial>,
+    /// Finished (and logged) but waiting for a lower id to finish before being told.
+    finished: BTreeMap<u64, TrialRecord>,
+    /// To be sent to a worker.
+    queue: VecDeque<Trial>,
+    /// Initial-design points not yet handed to the optimizer.
+    initial: Vec<Point>,
+    told: Vec<TrialRecord>,
+    archive: Option<Archive<u64>>,
+    elapsed_before: f64,
+    resumed: usize,
+}
+
+impl State {
+    fn fresh(
+        optimizer: Box<dyn Optimizer>,
+        scheduler: Option<Box<dyn Scheduler>>,
+        initial: Vec<Point>,
+        config: &SearchConfig,
+    ) -> Result<Self> {
+        Ok(Self {
+            optimizer,
+            scheduler: scheduler.map(|s| Arc::new(Mutex::new(s))),
+            outstanding: BTreeMap::new(),
+            finished: BTreeMap::new(),
+            queue: VecDeque::new(),
+            initial,
+            told: Vec::new(),
+            archive: new_archive(config)?,
+            elapsed_before: 0.0,
+            resumed: 0,
+        })
+    }
+
+    fn resume(
+        cp: Checkpoint,
+        records: Vec<TrialRecord>,
+        objectives: &[Objective],
+        config: &SearchConfig,
+    ) -> Result<Self> {
+        let optimizer = load_optimizer(cp.optimizer)?;
+        let scheduler = cp.scheduler.map(load_scheduler).transpose()?;
+        let mut state = Self::fresh(optimizer, scheduler, Vec::new(), config)?;
+        state.elapsed_before = cp.elapsed_seconds;
+        state.outstanding = cp.outstanding.iter().map(|t| (t.id, t.clone())).collect();
+        let mut logged: HashMap<u64, TrialRecord> = HashMap::new();
+        for r in records {
+            if state.outstanding.contains_key(&r.id) {
+                logged.insert(r.id, r);
+            } else {
+                state.record_told(r, objectives)?;
+            }
+        }
+        state.resumed = state.told.len();
+        // Outstanding trials: finished ones are told from the log, the rest evaluated again.
+        for trial in cp.outstanding {
+            match logged.remove(&trial.id) {
+                Some(r) if r.point == trial.point => {
+                    state.resumed += 1;
+                    state.finished.insert(r.id, r);
+                }
+                Some(r) => {
+                    return Err(SearchError::Corrupt {
+                        path: PathBuf::from("trials.jsonl"),
+                        line: 0,
+                        message: format!("trial {} was logged with another point", r.id),
+                    });
+                }
+                None => state.queue.push_back(trial),
+            }
+        }
+        Ok(state)
+    }
+
+    fn record_told(&mut self, record: TrialRecord, objectives: &[Objective]) -> Result<()> {
+        if let Some(archive) = &mut self.archive {
+            archive.insert(minimised(&record.values, objectives), record.id)?;
+        }
+        self.told.push(record);
+        Ok(())
+    }
+
+    fn progress(&self, config: &SearchConfig) -> Progress<'_> {
+        Progress {
+            evaluations: self.told.len(),
+            budget: config.max_evaluations,
+            front_size: self.archive.as_ref().map_or(0, |a| a.len()),
+            hypervolume: self.archive.as_ref().map(|a| a.hypervolume()),
+            last: self.told.last(),
+        }
+    }
+
+    fn checkpoint(&self, store: Option<&mut RunStore>, elapsed: f64) -> Result<()> {
+        let Some(store) = store else { return Ok(()) };
+        let scheduler = match &self.scheduler {
+            Some(s) => {
+                let guard = s
+                    .lock()
+                    .map_err(|_| SearchError::Settings("the scheduler lock was poisoned".into()))?;
+                Some(save_scheduler(guard.as_ref())?)
+            }
+            None => None,
+        };
+        store.write_checkpoint(&Checkpoint {
+            optimizer: save_optimizer(self.optimizer.as_ref())?,
+            scheduler,
+            outstanding: self.outstanding.values().cloned().collect(),
+            elapsed_seconds: elapsed,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        mut self,
+        space: &dyn Space,
+        evaluator: &dyn Evaluator,
+        objectives: &[Objective],
+        config: &SearchConfig,
+        mut store: Option<&mut RunStore>,
+        observers: &mut [Box<dyn Observer + '_>],
+    ) -> Result<SearchResult> {
+        let start = Instant::now();
+        let elapsed = |before: f64| before + start.elapsed().as_secs_f64();
+        for o in observers.iter_mut() {
+            o.on_start(&self.progress(config));
+        }
+        // Tell what the log already finished (a resumed run).
+        self.tell_ready(
+            objectives,
+            config,
+            store.as_deref_mut(),
+            observers,
+            elapsed(self.elapsed_before),
+        )?;
+
+        let (job_tx, job_rx) = mpsc::channel::<Trial>();
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        let scheduler = self.scheduler.clone();
+
+        let outcome = thread::scope(|scope| -> Result<StopReason> {
+            for _ in 0..config.workers {
+                let job_rx = Arc::clone(&job_rx);
+                let done_tx = done_tx.clone();
+                let scheduler = scheduler.as_ref();
+                scope.spawn(move || {
+                    loop {
+                        let next = match job_rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(trial) = next else { return };
+                        let t0 = Instant::now();
+                        let mut ctx = EvalContext {
+                            trial: trial.id,
+                            scheduler,
+                            objectives,
+                            fidelity: None,
+                        };
+                        let outcome = evaluator.evaluate(&trial, &mut ctx);
+                        let done = Done {
+                            trial,
+                            outcome,
+                            seconds: t0.elapsed().as_secs_f64(),
+                            fidelity: ctx.fidelity,
+                        };
+                        if done_tx.send(done).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+
+            let mut in_flight = 0usize;
+            let mut failure: Option<SearchError> = None;
+            let mut stop = StopReason::Evaluations;
+            loop {
+                // Ask while workers are free and the budget allows.
+                while failure.is_none() && self.queue.len() + in_flight < config.workers {
+                    let asked = self.told.len() + self.outstanding.len();
+                    if config.max_evaluations.is_some_and(|m| asked >= m) {
+                        break;
+                    }
+                    if config
+                        .max_seconds
+                        .is_some_and(|m| elapsed(self.elapsed_before) >= m)
+                    {
+                        stop = StopReason::WallClock;
+                        break;
+                    }
+                    let room = config.max_evaluations.map_or(usize::MAX, |m| m - asked);
+                    let trials = if self.initial.is_empty() {
+                        self.optimizer.ask(space, 1)?
+                    } else {
+                        let mut points = std::mem::take(&mut self.initial);
+                        points.truncate(room);
+                        self.optimizer.suggest(points)?
+                    };
+                    if trials.is_empty() {
+                        break;
+                    }
+                    for t in &trials {
+                        space.validate(&t.point)?;
+                        if self.outstanding.insert(t.id, t.clone()).is_some()
+                            || self.told.iter().any(|r| r.id == t.id)
+                        {
+                            return Err(SearchError::Settings(format!(
+                                "optimizer `{}` issued trial id {} twice",
+                                config.optimizer, t.id
+                            )));
+                        }
+                    }
+                    self.queue.extend(trials);
+                    self.checkpoint(store.as_deref_mut(), elapsed(self.elapsed_before))?;
+                }
+                while in_flight < config.workers {
+                    let Some(trial) = self.queue.pop_front() else {
+                        break;
+                    };
+                    if job_tx.send(trial).is_err() {
+                        return Err(SearchError::Settings("the workers stopped".into()));
+                    }
+                    in_flight += 1;
+                }
+                if in_flight == 0 {
+                    break;
+                }
+                let Ok(done) = done_rx.recv() else { break };
+                in_flight -= 1;
+                let measurement = match done.outcome {
+                    Ok(m) => m,
+                    Err(e) => {
+                        failure.get_or_insert(match e {
+                            e @ SearchError::Evaluation { .. } => e,
+                            other => SearchError::Evaluation {
+                                trial: done.trial.id,
+                                message: other.to_string(),
+                            },
+                        });
+                        continue;
+                    }
+                };
+                if measurement.values.len() != objectives.len() {
+                    failure.get_or_insert(SearchError::Evaluation {
+                        trial: done.trial.id,
+                        message: format!(
+                            "{} values for {} objectives",
+                            measurement.values.len(),
+                            objectives.len()
+                        ),
+                    });
+                    continue;
+                }
+                let record = TrialRecord {
+                    id: done.trial.id,
+                    point: done.trial.point,
+                    values: measurement.values,
+                    fidelity: done.fidelity,
+                    eval_seconds: done.seconds,
+                    finished_at: elapsed(self.elapsed_before),
+                    info: measurement.info,
+                };
+                if let Some(s) = store.as_deref_mut() {
+                    s.append(&record)?;
+                }
+                self.finished.insert(record.id, record);
+                self.tell_ready(
+                    objectives,
+                    config,
+                    store.as_deref_mut(),
+                    observers,
+                    elapsed(self.elapsed_before),
+                )?;
+            }
+            drop(job_tx);
+            match failure {
+                Some(e) => Err(e),
+                None => Ok(stop),
+            }
+        });
+        let stop = outcome?;
+        for o in observers.iter_mut() {
+            o.on_finish(&self.progress(config));
+        }
+        let front = non_dominated_indices(&self.told, objectives);
+        Ok(SearchResult {
+            front,
+            hypervolume_trace: self.archive.as_ref().map(|a| a.trace().to_vec()),
+            resumed: self.resumed,
+            records: self.told,
+            stop,
+        })
+    }
+
+    /// Tells every finished trial whose lower-id trials are all told, in id order.
+    fn tell_ready(
+        &mut self,
+        objectives: &[Objective],
+        config: &SearchConfig,
+        mut store: Option<&mut RunStore>,
+        observers: &mut [Box<dyn Observer + '_>],
+        elapsed: f64,
+    ) -> Result<()> {
+        while let Some((&id, _)) = self.outstanding.first_key_value() {
+            let Some(record) = self.finished.remove(&id) else {
+                break;
+            };
+            let Some(trial) = self.outstanding.remove(&id) else {
+                break;
+            };
+            let values = minimised(&record.values, objectives);
+            self.optimizer.tell(&[Evaluated::new(trial, values)])?;
+            self.record_told(record, objectives)?;
+            self.checkpoint(store.as_deref_mut(), elapsed)?;
+            let progress = self.progress(config);
+            for o in observers.iter_mut() {
+                o.on_trial(&progress);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn minimised(values: &[f64], objectives: &[Objective]) -> Vec<f64> {
+    values
+        .iter()
+        .zip(objectives)
+        .map(|(v, o)| o.direction.to_min(*v))
+        .collect()
+}
+
+fn new_archive(config: &SearchConfig) -> Result<Option<Archive<u64>>> {
+    match &config.reference_point {
+        Some(r) => Ok(Some(Archive::new(r.clone())?)),
+        None => Ok(None),
+    }
+}
+
+fn non_dominated_indices(records: &[TrialRecord], objectives: &[Objective]) -> Vec<usize> {
+    let points: Vec<Vec<f64>> = records
+        .iter()
+        .map(|r| minimised(&r.values, objectives))
+        .collect();
+    let mut idx = lopper_pareto::non_dominated(&points);
+    idx.sort_unstable();
+    idx
+}

@@ -1,0 +1,236 @@
+//! The runner on real plugins: budgets, parallel workers, initial design, resume, failures.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use lopper_core::{Dim, Objective, Point, Space, Trial};
+use lopper_opt_random as _;
+use lopper_search::{EvalContext, Evaluator, Measurement, Search, SearchConfig, SearchError};
+
+struct Grid(Vec<Dim>);
+
+impl Space for Grid {
+    fn dims(&self) -> &[Dim] {
+        &self.0
+    }
+}
+
+fn grid() -> Grid {
+    Grid(vec![
+        Dim::integer("a", 0, 20),
+        Dim::integer("b", -5, 5),
+        Dim::binary("c"),
+    ])
+}
+
+/// Two conflicting objectives, optionally slow, optionally failing on one trial.
+struct Toy {
+    sleep: Duration,
+    fail_on: Option<u64>,
+    calls: AtomicUsize,
+}
+
+impl Toy {
+    fn new() -> Self {
+        Self {
+            sleep: Duration::ZERO,
+            fail_on: None,
+            calls: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Evaluator for Toy {
+    fn objectives(&self) -> Vec<Objective> {
+        vec![
+            Objective::minimize("cost", ""),
+            Objective::maximize("gain", ""),
+        ]
+    }
+
+    fn evaluate(&self, t: &Trial, _: &mut EvalContext<'_>) -> lopper_search::Result<Measurement> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(self.sleep);
+        if self.fail_on == Some(t.id) {
+            return Err(SearchError::Evaluation {
+                trial: t.id,
+                message: "boom".into(),
+            });
+        }
+        let c = t.point.coords();
+        let cost = c[0] as f64 + (c[1] as f64).abs() + c[2] as f64;
+        let gain = (c[0] as f64).sqrt() + c[2] as f64;
+        Ok(Measurement::new(vec![cost, gain]).with_info(serde_json::json!({ "c": c[2] })))
+    }
+}
+
+fn config(budget: usize) -> SearchConfig {
+    let mut c = SearchConfig::new("random");
+    c.max_evaluations = Some(budget);
+    c.seed = 11;
+    c.reference_point = Some(vec![30.0, 0.0]);
+    c
+}
+
+#[test]
+fn two_workers_give_at_least_1_8_times_the_throughput() {
+    let space = grid();
+    let slow = Toy {
+        sleep: Duration::from_millis(40),
+        ..Toy::new()
+    };
+    let time = |workers: usize| {
+        let mut c = config(24);
+        c.workers = workers;
+        let t0 = Instant::now();
+        let r = Search::new(&space, &slow, c).run().unwrap();
+        assert_eq!(r.records.len(), 24);
+        t0.elapsed().as_secs_f64()
+    };
+    let one = time(1);
+    let two = time(2);
+    assert!(
+        one / two >= 1.8,
+        "1 worker {one:.3}s, 2 workers {two:.3}s: {:.2}x",
+        one / two
+    );
+}
+
+#[test]
+fn results_are_told_in_trial_id_order_with_several_workers() {
+    let space = grid();
+    let toy = Toy {
+        sleep: Duration::from_millis(2),
+        ..Toy::new()
+    };
+    let mut c = config(30);
+    c.workers = 3;
+    let r = Search::new(&space, &toy, c).run().unwrap();
+    let ids: Vec<u64> = r.records.iter().map(|r| r.id).collect();
+    assert_eq!(ids, (0..30).collect::<Vec<_>>());
+}
+
+#[test]
+fn initial_design_comes_first_and_maximised_objectives_are_turned_around() {
+    let space = grid();
+    let toy = Toy::new();
+    let mut c = config(10);
+    c.initial_design = true;
+    let r = Search::new(&space, &toy, c).run().unwrap();
+    let first: Vec<&Point> = r.records.iter().take(3).map(|r| &r.point).collect();
+    assert_eq!(
+        first,
+        [
+            &Point(vec![20, 5, 1]),
+            &Point(vec![0, -5, 0]),
+            &Point(vec![10, 0, 1])
+        ]
+    );
+    // The gain objective is maximised: the front keeps the high-gain, high-cost upper bound.
+    assert!(r.front.contains(&0));
+    // Values are logged in their own orientation.
+    assert!(r.records[0].values[1] > 0.0);
+    let trace = r.hypervolume_trace.unwrap();
+    assert_eq!(trace.len(), 10);
+    assert!(trace.windows(2).all(|w| w[1] >= w[0]));
+}
+
+#[test]
+fn wall_clock_budget_stops_asking() {
+    let space = grid();
+    let toy = Toy {
+        sleep: Duration::from_millis(20),
+        ..Toy::new()
+    };
+    let mut c = config(1_000);
+    c.max_evaluations = None;
+    c.max_seconds = Some(0.3);
+    let r = Search::new(&space, &toy, c).run().unwrap();
+    assert_eq!(r.stop, lopper_search::StopReason::WallClock);
+    assert!((5..=20).contains(&r.records.len()), "{}", r.records.len());
+}
+
+#[test]
+fn a_failing_evaluation_stops_the_search_and_keeps_what_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let space = grid();
+    let toy = Toy {
+        fail_on: Some(4),
+        ..Toy::new()
+    };
+    let err = Search::new(&space, &toy, config(10))
+        .run_dir(dir.path())
+        .run()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("trial 4") && err.to_string().contains("boom"),
+        "{err}"
+    );
+    let log = std::fs::read_to_string(dir.path().join("trials.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 4);
+}
+
+#[test]
+fn bad_settings_are_refused() {
+    let space = grid();
+    let toy = Toy::new();
+    let mut c = config(5);
+    c.workers = 0;
+    assert!(matches!(
+        Search::new(&space, &toy, c).run(),
+        Err(SearchError::Settings(_))
+    ));
+    let mut c = config(5);
+    c.max_evaluations = None;
+    assert!(Search::new(&space, &toy, c).run().is_err());
+    let mut c = config(5);
+    c.reference_point = Some(vec![1.0]);
+    assert!(Search::new(&space, &toy, c).run().is_err());
+    let c = SearchConfig {
+        optimizer: "nope".into(),
+        ..config(5)
+    };
+    let err = Search::new(&space, &toy, c).run().unwrap_err().to_string();
+    assert!(err.contains("known optimizers: "), "{err}");
+}
+
+#[test]
+fn a_resumed_run_continues_where_it_stopped_and_matches_a_straight_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let space = grid();
+    let straight = Search::new(&space, &Toy::new(), config(40)).run().unwrap();
+
+    let first = Search::new(&space, &Toy::new(), config(15))
+        .run_dir(dir.path())
+        .run()
+        .unwrap();
+    assert_eq!(first.records.len(), 15);
+    let toy = Toy::new();
+    let second = Search::new(&space, &toy, config(40))
+        .run_dir(dir.path())
+        .run()
+        .unwrap();
+    assert_eq!(second.resumed, 15);
+    assert_eq!(
+        toy.calls.load(Ordering::SeqCst),
+        25,
+        "finished trials are not evaluated again"
+    );
+    let points = |r: &lopper_search::SearchResult| -> Vec<Point> {
+        r.records.iter().map(|t| t.point.clone()).collect()
+    };
+    assert_eq!(points(&second), points(&straight));
+    assert_eq!(second.front, straight.front);
+    assert_eq!(second.hypervolume_trace, straight.hypervolume_trace);
+
+    // The same folder with another seed is refused.
+    let c = SearchConfig {
+        seed: 12,
+        ..config(40)
+    };
+    let err = Search::new(&space, &Toy::new(), c)
+        .run_dir(dir.path())
+        .run()
+        .unwrap_err();
+    assert!(err.to_string().contains("seed 11"), "{err}");
+}
