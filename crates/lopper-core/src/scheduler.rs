@@ -20,7 +20,7 @@ pub enum Decision {
 }
 
 /// Decides, from intermediate results, which trials go on.
-#[typetag::serde(tag = "scheduler")]
+#[typetag::serde]
 pub trait Scheduler: Send {
     /// The highest fidelity a trial runs to (`1..=max_fidelity`).
     fn max_fidelity(&self) -> u32;

@@ -31,6 +31,16 @@ impl Evaluated {
     pub fn new(trial: Trial, values: Vec<f64>) -> Self {
         Self { trial, values }
     }
+
+    /// The values with infinities clamped to `±f64::MAX`: what an optimizer should keep in its
+    /// state, since JSON (and so a checkpoint) cannot hold an infinity. The order of any two
+    /// values is kept, except that an infinity ties with `±f64::MAX`.
+    pub fn storable_values(&self) -> Vec<f64> {
+        self.values
+            .iter()
+            .map(|v| v.clamp(f64::MIN, f64::MAX))
+            .collect()
+    }
 }
 
 /// Trial-id bookkeeping shared by optimizers: hands out ids in order, remembers which trials
