@@ -10,7 +10,8 @@ pub struct TrialRecord {
     pub id: u64,
     /// The point evaluated.
     pub point: Point,
-    /// Objective values in the objectives' own orientation.
+    /// Objective values in the objectives' own orientation (an infinity is logged as
+    /// `±f64::MAX`).
     pub values: Vec<f64>,
     /// The fidelity reached, for multi-fidelity searches.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -15,7 +15,7 @@ use lopper_core::{
 use lopper_pareto::Archive;
 use serde::{Deserialize, Serialize};
 
-use crate::store::{Checkpoint, RunManifest, RunStore};
+use crate::store::{Checkpoint, Opened, RunManifest, RunStore};
 use crate::{
     EvalContext, Evaluator, Measurement, Observer, Progress, Result, SearchError, TrialRecord,
 };
@@ -204,14 +204,14 @@ impl<'a> Search<'a> {
                 "give a budget: max_evaluations, max_seconds or both".into(),
             ));
         }
-        if let Some(r) = &c.reference_point {
-            if r.len() != objectives.len() {
-                return Err(SearchError::Settings(format!(
-                    "the reference point has {} coordinates for {} objectives",
-                    r.len(),
-                    objectives.len()
-                )));
-            }
+        if let Some(r) = &c.reference_point
+            && r.len() != objectives.len()
+        {
+            return Err(SearchError::Settings(format!(
+                "the reference point has {} coordinates for {} objectives",
+                r.len(),
+                objectives.len()
+            )));
         }
         if self.space.dims().is_empty() {
             return Err(SearchError::Settings("the space has no dimension".into()));
@@ -237,7 +237,12 @@ impl<'a> Search<'a> {
         let mut store = None;
         let mut restored: Option<(Checkpoint, Vec<TrialRecord>)> = None;
         if let Some(dir) = &self.run_dir {
-            let (s, old_manifest, checkpoint, records) = RunStore::open(dir)?;
+            let Opened {
+                store: s,
+                manifest: old_manifest,
+                checkpoint,
+                records,
+            } = RunStore::open(dir)?;
             match (old_manifest, checkpoint) {
                 (Some(old), Some(cp)) => {
                     if old != manifest {
@@ -604,10 +609,22 @@ impl State {
                     });
                     continue;
                 }
+                if measurement.values.iter().any(|v| v.is_nan()) {
+                    failure.get_or_insert(SearchError::Evaluation {
+                        trial: done.trial.id,
+                        message: format!("NaN among the values {:?}", measurement.values),
+                    });
+                    continue;
+                }
                 let record = TrialRecord {
                     id: done.trial.id,
                     point: done.trial.point,
-                    values: measurement.values,
+                    // JSON has no infinity: a diverged value is logged as ±f64::MAX.
+                    values: measurement
+                        .values
+                        .iter()
+                        .map(|v| v.clamp(f64::MIN, f64::MAX))
+                        .collect(),
                     fidelity: done.fidelity,
                     eval_seconds: done.seconds,
                     finished_at: elapsed(self.elapsed_before),

@@ -54,6 +54,19 @@ pub struct Checkpoint {
     pub elapsed_seconds: f64,
 }
 
+/// What [`RunStore::open`] finds in a run folder.
+#[derive(Debug)]
+pub struct Opened {
+    /// The open folder.
+    pub store: RunStore,
+    /// `run.json`, if present.
+    pub manifest: Option<RunManifest>,
+    /// `checkpoint.json`, if present.
+    pub checkpoint: Option<Checkpoint>,
+    /// The records of `trials.jsonl`.
+    pub records: Vec<TrialRecord>,
+}
+
 /// A run folder.
 #[derive(Debug)]
 pub struct RunStore {
@@ -65,14 +78,7 @@ impl RunStore {
     /// Opens (creating if needed) the run folder `dir`. Returns the store, the manifest and
     /// checkpoint found there (if any), and the records of the trial log. A last line cut off by
     /// a crash is dropped from the file; any other bad line is an error naming it.
-    pub fn open(
-        dir: &Path,
-    ) -> Result<(
-        Self,
-        Option<RunManifest>,
-        Option<Checkpoint>,
-        Vec<TrialRecord>,
-    )> {
+    pub fn open(dir: &Path) -> Result<Opened> {
         fs::create_dir_all(dir).map_err(|e| SearchError::io(dir, e))?;
         let manifest = read_json::<RunManifest>(&dir.join("run.json"))?;
         let checkpoint = read_json::<Checkpoint>(&dir.join("checkpoint.json"))?;
@@ -83,15 +89,16 @@ impl RunStore {
             .append(true)
             .open(&log_path)
             .map_err(|e| SearchError::io(&log_path, e))?;
-        Ok((
-            Self {
-                dir: dir.to_path_buf(),
-                log,
-            },
+        let store = Self {
+            dir: dir.to_path_buf(),
+            log,
+        };
+        Ok(Opened {
+            store,
             manifest,
             checkpoint,
             records,
-        ))
+        })
     }
 
     /// The folder.
@@ -222,8 +229,13 @@ mod tests {
     fn torn_last_line_is_dropped_and_truncated() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let (mut store, m, c, r) = RunStore::open(dir.path()).unwrap();
-            assert!(m.is_none() && c.is_none() && r.is_empty());
+            let Opened {
+                mut store,
+                manifest,
+                checkpoint,
+                records,
+            } = RunStore::open(dir.path()).unwrap();
+            assert!(manifest.is_none() && checkpoint.is_none() && records.is_empty());
             store.append(&record(0)).unwrap();
             store.append(&record(1)).unwrap();
         }
@@ -231,10 +243,12 @@ mod tests {
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"{\"id\":2,\"poi").unwrap();
         drop(f);
-        let (mut store, _, _, records) = RunStore::open(dir.path()).unwrap();
+        let Opened {
+            mut store, records, ..
+        } = RunStore::open(dir.path()).unwrap();
         assert_eq!(records.len(), 2);
         store.append(&record(2)).unwrap();
-        let (_, _, _, records) = RunStore::open(dir.path()).unwrap();
+        let records = RunStore::open(dir.path()).unwrap().records;
         assert_eq!(records.iter().map(|r| r.id).collect::<Vec<_>>(), [0, 1, 2]);
     }
 
