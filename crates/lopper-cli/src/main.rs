@@ -1,0 +1,214 @@
+//! `lopper`: the command line of lopper.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+mod csvio;
+mod moo;
+
+/// Structural pruning of pre-trained language models by multi-objective neural architecture
+/// search. Every command prints one error line and exits with code 2 on bad input.
+#[derive(Parser)]
+#[command(name = "lopper", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the non-dominated rows of a CSV file (every column minimised; a header row is
+    /// allowed and repeated).
+    Pareto {
+        /// The CSV file: one point per row, one objective per column.
+        file: PathBuf,
+    },
+    /// Print the exact hypervolume of the points of a CSV file (every column minimised).
+    Hypervolume {
+        /// Reference point, one coordinate per column, e.g. `2,2`. Points that do not
+        /// dominate it contribute nothing.
+        #[arg(long = "ref", value_name = "X,Y,...", allow_hyphen_values = true)]
+        reference: String,
+        /// The CSV file: one point per row, one objective per column.
+        file: PathBuf,
+    },
+    /// List the registered optimizer and scheduler plugins.
+    Optimizers,
+    /// Run an optimizer plugin on a multi-objective test problem and print the final
+    /// hypervolume and its trace as CSV.
+    BenchMoo(MooArgs),
+    /// The main job until the pruning pipeline lands: a local search on ZDT1 that prints the
+    /// Pareto front it found and its hypervolume.
+    Demo {
+        /// Evaluations.
+        #[arg(long, default_value_t = 300)]
+        budget: usize,
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+}
+
+#[derive(clap::Args)]
+struct MooArgs {
+    /// Test problem: zdt1, zdt2, zdt3, dtlz2 (two objectives) or dtlz2-3 (three).
+    #[arg(long, default_value = "zdt1")]
+    problem: String,
+    /// Optimizer plugin (see `lopper optimizers`).
+    #[arg(long, default_value = "random")]
+    optimizer: String,
+    /// The optimizer's settings as JSON, e.g. `{"population": 20}`.
+    #[arg(long, value_name = "JSON")]
+    config: Option<String>,
+    /// A multi-fidelity scheduler plugin (e.g. `mo-asha`); the problem is then evaluated
+    /// epoch by epoch on a synthetic fidelity.
+    #[arg(long)]
+    scheduler: Option<String>,
+    /// Evaluations.
+    #[arg(long, default_value_t = 500)]
+    budget: usize,
+    /// Seed of the optimizer.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Evaluations in parallel.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Evaluate the space's upper bound, lower bound and mid-point first.
+    #[arg(long)]
+    initial_design: bool,
+    /// Keep the search in this folder (trial log and checkpoints); running the same command
+    /// again resumes it.
+    #[arg(long, value_name = "DIR")]
+    run_dir: Option<PathBuf>,
+    /// Sleep this long in every evaluation (to watch or interrupt a search).
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    eval_delay_ms: u64,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lopper: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Pareto { file } => pareto(&file),
+        Command::Hypervolume { reference, file } => hypervolume(&reference, &file),
+        Command::Optimizers => {
+            optimizers();
+            Ok(())
+        }
+        Command::BenchMoo(args) => bench_moo(args),
+        Command::Demo { budget, seed } => demo(budget, seed),
+    }
+}
+
+fn pareto(file: &std::path::Path) -> Result<()> {
+    let table = csvio::read_table(file)?;
+    let mut keep = lopper::pareto::non_dominated(&table.rows);
+    keep.sort_unstable();
+    if let Some(h) = &table.header {
+        println!("{}", h.join(","));
+    }
+    for i in keep {
+        println!("{}", table.raw[i].join(","));
+    }
+    Ok(())
+}
+
+fn hypervolume(reference: &str, file: &std::path::Path) -> Result<()> {
+    let reference = csvio::parse_point(reference).context("--ref")?;
+    let table = csvio::read_table(file)?;
+    if reference.len() != table.columns() {
+        bail!(
+            "--ref has {} coordinates but {} has {} columns",
+            reference.len(),
+            file.display(),
+            table.columns()
+        );
+    }
+    let hv = lopper::pareto::hypervolume(&table.rows, &reference)?;
+    println!("{hv}");
+    Ok(())
+}
+
+fn optimizers() {
+    println!("optimizers:");
+    for p in lopper::core::optimizer_plugins() {
+        println!("  {:<14} {}", p.name, p.summary);
+    }
+    println!("schedulers:");
+    for p in lopper::core::scheduler_plugins() {
+        println!("  {:<14} {}", p.name, p.summary);
+    }
+}
+
+fn bench_moo(args: MooArgs) -> Result<()> {
+    let config = match &args.config {
+        Some(text) => serde_json::from_str(text).context("--config is not valid JSON")?,
+        None => serde_json::Value::Null,
+    };
+    let settings = moo::MooRun {
+        problem: args.problem,
+        optimizer: args.optimizer,
+        config,
+        scheduler: args.scheduler,
+        budget: args.budget,
+        seed: args.seed,
+        workers: args.workers,
+        initial_design: args.initial_design,
+        run_dir: args.run_dir,
+        delay_ms: args.eval_delay_ms,
+        progress: !args.quiet,
+    };
+    let (problem, result) = moo::run(&settings)?;
+    moo::print_trace(&settings, problem.as_ref(), &result);
+    Ok(())
+}
+
+fn demo(budget: usize, seed: u64) -> Result<()> {
+    let settings = moo::MooRun {
+        problem: "zdt1".into(),
+        optimizer: "local-search".into(),
+        config: serde_json::Value::Null,
+        scheduler: None,
+        budget,
+        seed,
+        workers: 1,
+        initial_design: true,
+        run_dir: None,
+        delay_ms: 0,
+        progress: true,
+    };
+    let (problem, result) = moo::run(&settings)?;
+    println!(
+        "Local search on ZDT1 (30 variables on a grid), {budget} evaluations, seed {seed}: \
+         {} trials on the Pareto front",
+        result.front.len()
+    );
+    moo::print_front(problem.as_ref(), &result);
+    let hv = result
+        .hypervolume_trace
+        .as_ref()
+        .and_then(|t| t.last())
+        .copied()
+        .unwrap_or(0.0);
+    println!(
+        "hypervolume {hv:.4} with reference point {:?} (best reachable {:.4})",
+        problem.reference_point(),
+        problem.true_hypervolume()
+    );
+    Ok(())
+}

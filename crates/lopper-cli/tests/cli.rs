@@ -1,0 +1,249 @@
+//! The `lopper` binary as a user runs it.
+
+// Test helpers panic on a broken setup by design.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+fn lopper(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lopper"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn pareto_prints_the_non_dominated_rows_with_the_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "p.csv",
+        "error,params\n0.1,0.9\n0.2,0.95\n0.5,0.5\n# note\n0.9,0.1\n0.6,0.6\n",
+    );
+    let o = lopper(&["pareto", &f]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "error,params\n0.1,0.9\n0.5,0.5\n0.9,0.1\n");
+}
+
+#[test]
+fn hypervolume_of_the_known_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "p.csv", "0,1\n0.5,0.5\n1,0\n");
+    let o = lopper(&["hypervolume", "--ref", "2,2", &f]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "3.25");
+}
+
+#[test]
+fn bad_input_is_one_error_line_and_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            write(dir.path(), "a.csv", "x,y\n1,2\n3,oops\n"),
+            vec!["a.csv:3", "column 2 (`y`)", "oops"],
+        ),
+        (
+            write(dir.path(), "b.csv", "1,2\n3\n"),
+            vec!["b.csv:2", "expected 2 columns, found 1"],
+        ),
+        (
+            write(dir.path(), "c.csv", "x,y\n"),
+            vec!["c.csv", "no data rows"],
+        ),
+        (
+            write(dir.path(), "d.csv", "1,nan\n"),
+            vec!["d.csv:1", "not a finite number"],
+        ),
+    ];
+    for (file, needles) in cases {
+        for args in [
+            vec!["pareto", file.as_str()],
+            vec!["hypervolume", "--ref", "9,9", file.as_str()],
+        ] {
+            let o = lopper(&args);
+            assert_eq!(o.status.code(), Some(2), "{args:?}");
+            let err = stderr(&o);
+            assert_eq!(err.lines().count(), 1, "{err}");
+            for n in &needles {
+                assert!(err.contains(n), "{args:?}: `{err}` lacks `{n}`");
+            }
+        }
+    }
+    let f = write(dir.path(), "ok.csv", "1,2\n");
+    let o = lopper(&["hypervolume", "--ref", "2,2,2", &f]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--ref has 3 coordinates but"),
+        "{}",
+        stderr(&o)
+    );
+    let o = lopper(&["hypervolume", "--ref", "2,x", &f]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = lopper(&["pareto", &dir.path().join("missing.csv").to_string_lossy()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("missing.csv"));
+    let o = lopper(&["bench-moo", "--optimizer", "nope", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("known optimizers: local-search, morea, nsga2, random"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn optimizers_lists_every_bundled_plugin() {
+    let o = lopper(&["optimizers"]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    for name in ["random", "local-search", "nsga2", "morea", "mo-asha"] {
+        assert!(out.contains(name), "{out}");
+    }
+}
+
+#[test]
+fn bench_moo_prints_the_trace() {
+    let o = lopper(&[
+        "bench-moo",
+        "--problem",
+        "zdt1",
+        "--optimizer",
+        "nsga2",
+        "--budget",
+        "50",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("# final hypervolume"), "{out}");
+    let rows: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(rows[0], "evaluation,hypervolume,regret");
+    assert_eq!(rows.len(), 51);
+}
+
+/// A search killed with SIGKILL and started again with the same command resumes, loses no
+/// finished trial, and (one worker, evaluation budget, same seed) ends with exactly the result
+/// of an uninterrupted run.
+#[test]
+fn a_killed_search_resumes_to_the_uninterrupted_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = |run: &Path| -> Vec<String> {
+        [
+            "bench-moo",
+            "--problem",
+            "zdt2",
+            "--optimizer",
+            "nsga2",
+            "--budget",
+            "150",
+            "--seed",
+            "3",
+            "--initial-design",
+            "--eval-delay-ms",
+            "4",
+            "--quiet",
+            "--run-dir",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([run.to_string_lossy().into_owned()])
+        .collect()
+    };
+    let straight = dir.path().join("straight");
+    let reference = Command::new(env!("CARGO_BIN_EXE_lopper"))
+        .args(args(&straight))
+        .output()
+        .unwrap();
+    assert!(reference.status.success(), "{}", stderr(&reference));
+
+    let killed = dir.path().join("killed");
+    let log = killed.join("trials.jsonl");
+    let mut kills = 0;
+    for _ in 0..3 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lopper"))
+            .args(args(&killed))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let before = fs::read_to_string(&log)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(20) {
+            let now = fs::read_to_string(&log)
+                .map(|t| t.lines().count())
+                .unwrap_or(0);
+            if now >= before + 25 {
+                break;
+            }
+            sleep(Duration::from_millis(5));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+    }
+    let logged = fs::read_to_string(&log).unwrap().lines().count();
+    assert!(
+        (50..150).contains(&logged),
+        "killed {kills} times mid-run, {logged} trials logged"
+    );
+    let resumed = Command::new(env!("CARGO_BIN_EXE_lopper"))
+        .args(args(&killed))
+        .output()
+        .unwrap();
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    assert_eq!(stdout(&resumed), stdout(&reference));
+    let ids = |p: &Path| -> Vec<u64> {
+        fs::read_to_string(p.join("trials.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let mut got = ids(&killed);
+    got.sort_unstable();
+    assert_eq!(got, (0..150).collect::<Vec<_>>(), "every trial logged once");
+}
+
+#[test]
+fn resuming_with_other_settings_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run").to_string_lossy().into_owned();
+    let o = lopper(&["bench-moo", "--budget", "5", "--quiet", "--run-dir", &run]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = lopper(&[
+        "bench-moo",
+        "--budget",
+        "5",
+        "--seed",
+        "9",
+        "--quiet",
+        "--run-dir",
+        &run,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("seed 0"), "{}", stderr(&o));
+}
