@@ -1,0 +1,47 @@
+//! # lopper-model
+//!
+//! BERT and RoBERTa encoders on Burn as weight-sharing super-networks, after Klein et al.,
+//! "Structural Pruning of Pre-trained Language Models via Neural Architecture Search" (arXiv
+//! 2405.02267), on Devlin et al. (BERT, arXiv 1810.04805) and Liu et al. (RoBERTa, arXiv
+//! 1907.11692).
+//!
+//! - [`SuperNet::load`] reads a Hugging Face checkpoint folder (`config.json`,
+//!   `model.safetensors`, with or without the `bert.`/`roberta.` prefix, legacy LayerNorm
+//!   names); a missing tensor or a shape mismatch is an error naming the tensor.
+//! - [`SuperNet::forward`] runs any [`Subnet`](lopper_core::Subnet), passed explicitly,
+//!   [`Mode::Sliced`] (only kept heads and units computed; gradients land in the shared
+//!   parameters) or [`Mode::Masked`] (the reference semantics).
+//! - [`SuperNet::extract`] gives the dense pruned model; [`export`] writes it in the Hugging
+//!   Face layout with per-layer shapes.
+//! - [`paper_params`], [`dense_params`] and [`macs`] count a sub-network from the config.
+//!
+//! The backend is Burn's run-time [`Device`](burn::tensor::Device): `Device::flex()` by
+//! default (feature `flex`), `Device::libtorch()` with feature `tch`, `Device::cuda(0)` with
+//! feature `cuda` (untested on offline machines).
+
+mod batch;
+mod config;
+mod count;
+mod error;
+mod export;
+mod modules;
+mod pooling;
+mod supernet;
+mod weights;
+
+pub use batch::Batch;
+pub use config::{EncoderConfig, Family, HeadKind, LayerShape};
+pub use count::{dense_params, macs, paper_params};
+pub use error::{ModelError, Result};
+pub use export::export;
+pub use modules::{Attention, Dense, Embeddings, FeedForward, Layer, Norm};
+pub use pooling::{Pooling, l2_normalize, pool};
+pub use supernet::{Classifier, EncoderOutput, EncoderWeights, LoadReport, Mode, SuperNet};
+pub use weights::WeightFiles;
+
+/// The default device of the compiled-in backends: Flex (pure-Rust CPU) when the `flex`
+/// feature is on.
+#[cfg(feature = "flex")]
+pub fn default_device() -> burn::tensor::Device {
+    burn::tensor::Device::flex()
+}

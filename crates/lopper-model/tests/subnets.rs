@@ -1,0 +1,179 @@
+//! Sub-networks on tiny random encoders: sliced equals masked, the extracted dense model equals
+//! the sliced sub-network, and an export reloads to identical outputs.
+
+#![allow(clippy::unwrap_used)]
+
+use burn::tensor::{Device, Tensor};
+use lopper_core::{LayerKeep, Subnet};
+use lopper_model::{Batch, EncoderConfig, Family, HeadKind, Mode, SuperNet, export};
+use proptest::prelude::*;
+
+fn device() -> Device {
+    lopper_model::default_device()
+}
+
+fn tiny(
+    family: Family,
+    layers: usize,
+    heads: usize,
+    head_dim: usize,
+    units: usize,
+    head: HeadKind,
+) -> EncoderConfig {
+    EncoderConfig {
+        family,
+        vocab_size: 50,
+        hidden_size: heads * head_dim,
+        num_layers: layers,
+        num_heads: heads,
+        intermediate_size: units,
+        max_positions: 24,
+        type_vocab_size: if family == Family::Bert { 2 } else { 1 },
+        layer_norm_eps: 1e-12,
+        pad_token_id: if family == Family::Bert { 0 } else { 1 },
+        head,
+        num_labels: 3,
+        layers: None,
+    }
+}
+
+fn batch(config: &EncoderConfig) -> Batch {
+    // Ragged rows: the shorter ones are padded and masked.
+    let ids = vec![vec![2, 7, 9, 4, 11, 3], vec![2, 5, 3], vec![2, 8, 8, 8, 3]];
+    Batch::new(&ids, None, None, config, &device()).unwrap()
+}
+
+fn max_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
+    (a - b).abs().max().into_scalar()
+}
+
+/// A random sub-network: per layer dropped, or any subset (possibly empty) of heads and units.
+fn subnet(
+    layers: usize,
+    heads: usize,
+    units: usize,
+) -> impl Strategy<Value = Vec<Option<(Vec<bool>, Vec<bool>)>>> {
+    prop::collection::vec(
+        prop::option::weighted(
+            0.8,
+            (
+                prop::collection::vec(any::<bool>(), heads),
+                prop::collection::vec(any::<bool>(), units),
+            ),
+        ),
+        layers,
+    )
+}
+
+fn to_subnet(config: &EncoderConfig, bits: &[Option<(Vec<bool>, Vec<bool>)>]) -> Subnet {
+    let on = |v: &[bool]| {
+        v.iter()
+            .enumerate()
+            .filter(|(_, b)| **b)
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let layers = bits
+        .iter()
+        .map(|l| {
+            l.as_ref().map(|(h, u)| LayerKeep {
+                heads: on(h),
+                units: on(u),
+            })
+        })
+        .collect();
+    Subnet::new(&config.arch(), layers).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn sliced_equals_masked(
+        (layers, heads, head_dim, units) in (1usize..4, 1usize..5, 1usize..4, 1usize..9),
+        roberta in any::<bool>(),
+        seed in any::<u64>(),
+        bits in subnet(3, 4, 8),
+    ) {
+        let family = if roberta { Family::Roberta } else { Family::Bert };
+        let config = tiny(family, layers, heads, head_dim, units, HeadKind::SequenceClassification);
+        let bits: Vec<_> = bits.into_iter().take(layers).map(|l| l.map(|(h, u)| {
+            (h.into_iter().take(heads).collect::<Vec<_>>(), u.into_iter().take(units).collect::<Vec<_>>())
+        })).collect();
+        prop_assume!(bits.len() == layers && bits.iter().flatten().all(|(h, u)| h.len() == heads && u.len() == units));
+        let net = SuperNet::random(config.clone(), &device(), seed).unwrap();
+        let s = to_subnet(&config, &bits);
+        let b = batch(&config);
+        let sliced = net.forward(&b, &s, Mode::Sliced).unwrap();
+        let masked = net.forward(&b, &s, Mode::Masked).unwrap();
+        prop_assert!(max_diff(sliced.last_hidden_state.clone(), masked.last_hidden_state) <= 1e-5);
+        prop_assert!(max_diff(sliced.logits.clone().unwrap(), masked.logits.unwrap()) <= 1e-5);
+
+        // The extracted dense model computes the same.
+        let dense = net.extract(&s).unwrap();
+        let out = dense.forward_full(&b).unwrap();
+        prop_assert!(max_diff(out.last_hidden_state, sliced.last_hidden_state) <= 1e-5);
+        prop_assert!(max_diff(out.logits.unwrap(), sliced.logits.unwrap()) <= 1e-5);
+    }
+}
+
+#[test]
+fn the_full_subnet_is_the_full_network_and_masking_matters() {
+    let config = tiny(Family::Bert, 2, 4, 3, 7, HeadKind::None);
+    let net = SuperNet::random(config.clone(), &device(), 1).unwrap();
+    let b = batch(&config);
+    let full = Subnet::full(&config.arch());
+    let a = net
+        .forward(&b, &full, Mode::Sliced)
+        .unwrap()
+        .last_hidden_state;
+    let c = net.forward_full(&b).unwrap().last_hidden_state;
+    assert_eq!(max_diff(a.clone(), c), 0.0);
+    let half = Subnet::from_counts(&config.arch(), &[Some((2, 3)), Some((1, 7))]).unwrap();
+    let h = net
+        .forward(&b, &half, Mode::Sliced)
+        .unwrap()
+        .last_hidden_state;
+    assert!(
+        max_diff(a, h) > 1e-3,
+        "a sub-network computes something else"
+    );
+}
+
+#[test]
+fn an_export_reloads_to_identical_outputs() {
+    for family in [Family::Bert, Family::Roberta] {
+        let config = tiny(family, 3, 4, 2, 6, HeadKind::SequenceClassification);
+        let net = SuperNet::random(config.clone(), &device(), 7).unwrap();
+        let keep = |h: Vec<usize>, u: Vec<usize>| Some(LayerKeep { heads: h, units: u });
+        let s = Subnet::new(
+            &config.arch(),
+            vec![keep(vec![1, 3], vec![0, 2, 5]), None, keep(vec![], vec![4])],
+        )
+        .unwrap();
+        let b = batch(&config);
+        let expected = net.forward(&b, &s, Mode::Sliced).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        export(&net.extract(&s).unwrap(), dir.path(), None).unwrap();
+        let (back, report) = SuperNet::load(dir.path(), &device(), 0).unwrap();
+        assert!(report.initialized.is_empty(), "{report:?}");
+        assert_eq!(back.config().layers.as_ref().unwrap().len(), 2);
+        let got = back.forward_full(&b).unwrap();
+        assert_eq!(
+            max_diff(got.last_hidden_state, expected.last_hidden_state),
+            0.0
+        );
+        assert_eq!(max_diff(got.logits.unwrap(), expected.logits.unwrap()), 0.0);
+    }
+}
+
+#[test]
+fn bad_inputs_are_errors() {
+    let config = tiny(Family::Bert, 2, 2, 2, 4, HeadKind::None);
+    let net = SuperNet::random(config.clone(), &device(), 0).unwrap();
+    assert!(Batch::new(&[vec![1, 99]], None, None, &config, &device()).is_err());
+    assert!(Batch::new(&[vec![1; 30]], None, None, &config, &device()).is_err());
+    assert!(Batch::new(&[], None, None, &config, &device()).is_err());
+    let wrong = Subnet::full(&tiny(Family::Bert, 3, 2, 2, 4, HeadKind::None).arch());
+    assert!(net.forward(&batch(&config), &wrong, Mode::Sliced).is_err());
+}
