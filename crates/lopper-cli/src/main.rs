@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 mod csvio;
+mod embed;
 mod moo;
 
 /// Structural pruning of pre-trained language models by multi-objective neural architecture
@@ -40,6 +41,35 @@ enum Command {
     /// Run an optimizer plugin on a multi-objective test problem and print the final
     /// hypervolume and its trace as CSV.
     BenchMoo(MooArgs),
+    /// Print sentence embeddings (one JSON array per line) of the sentences on standard input
+    /// (one per line), computed by a model or one of its sub-networks.
+    Embed {
+        /// The model: a folder in the Hugging Face layout (config.json, model.safetensors,
+        /// tokenizer.json or vocab.txt), or a hub id such as
+        /// sentence-transformers/all-MiniLM-L6-v2 (needs a network unless cached).
+        #[arg(long)]
+        model: String,
+        /// Run a sub-network: `small:L,H,U` (the first L layers, each with its first H heads
+        /// and first U units), any space as `SPACE:c1,c2,…`, `@subnet.json`, or `full`.
+        #[arg(long, value_name = "SPEC")]
+        subnet: Option<String>,
+        /// Pooling of the token states; default: the model's sentence-transformers setting,
+        /// else cls.
+        #[arg(long, value_enum)]
+        pooling: Option<PoolingArg>,
+        /// L2-normalise the embeddings (default: the model's sentence-transformers setting).
+        #[arg(long, overrides_with = "no_normalize")]
+        normalize: bool,
+        /// Do not L2-normalise.
+        #[arg(long)]
+        no_normalize: bool,
+        /// Truncate inputs to this many tokens.
+        #[arg(long, default_value_t = 128)]
+        max_len: usize,
+        /// Sentences per forward pass.
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
+    },
     /// The main job until the pruning pipeline lands: a local search on ZDT1 that prints the
     /// Pareto front it found and its hypervolume.
     Demo {
@@ -50,6 +80,14 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PoolingArg {
+    /// Mean of the token states (the attention mask honoured).
+    Mean,
+    /// The first token's state.
+    Cls,
 }
 
 #[derive(clap::Args)]
@@ -111,6 +149,29 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::BenchMoo(args) => bench_moo(args),
+        Command::Embed {
+            model,
+            subnet,
+            pooling,
+            normalize,
+            no_normalize,
+            max_len,
+            batch_size,
+        } => embed::run(&embed::EmbedArgs {
+            model,
+            subnet,
+            pooling: pooling.map(|p| match p {
+                PoolingArg::Mean => lopper::model::Pooling::Mean,
+                PoolingArg::Cls => lopper::model::Pooling::Cls,
+            }),
+            normalize: match (normalize, no_normalize) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            max_len,
+            batch_size,
+        }),
         Command::Demo { budget, seed } => demo(budget, seed),
     }
 }

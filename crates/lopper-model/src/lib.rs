@@ -26,6 +26,7 @@ mod error;
 mod export;
 mod modules;
 mod pooling;
+mod source;
 mod supernet;
 mod weights;
 
@@ -35,7 +36,8 @@ pub use count::{dense_params, macs, paper_params};
 pub use error::{ModelError, Result};
 pub use export::export;
 pub use modules::{Attention, Dense, Embeddings, FeedForward, Layer, Norm};
-pub use pooling::{Pooling, l2_normalize, pool};
+pub use pooling::{Pooling, l2_normalize, pool, sentence_transformers_defaults};
+pub use source::resolve_model;
 pub use supernet::{Classifier, EncoderOutput, EncoderWeights, LoadReport, Mode, SuperNet};
 pub use weights::WeightFiles;
 
@@ -44,4 +46,12 @@ pub use weights::WeightFiles;
 #[cfg(feature = "flex")]
 pub fn default_device() -> burn::tensor::Device {
     burn::tensor::Device::flex()
+}
+
+/// The default device of the compiled-in backends: libtorch on the CPU when the `tch` feature
+/// is on and `flex` is off (as in `scripts/check-backends.sh`).
+#[cfg(all(feature = "tch", not(feature = "flex")))]
+#[cfg_attr(feature = "tch", allow(deprecated))] // burn-tch is deprecated in Burn 0.22
+pub fn default_device() -> burn::tensor::Device {
+    burn::tensor::Device::libtorch()
 }

@@ -20,6 +20,7 @@ mod layer;
 mod medium;
 mod sampler;
 mod small;
+mod spec;
 
 pub use config::{SpaceConfig, SpaceKind};
 pub use large::LargeSpace;
@@ -27,6 +28,7 @@ pub use layer::LayerSpace;
 pub use medium::MediumSpace;
 pub use sampler::Sampler;
 pub use small::{HeadChoice, SmallSpace};
+pub use spec::subnet_from_spec;
 
 #[cfg(test)]
 mod properties;
