@@ -177,3 +177,31 @@ fn bad_inputs_are_errors() {
     let wrong = Subnet::full(&tiny(Family::Bert, 3, 2, 2, 4, HeadKind::None).arch());
     assert!(net.forward(&batch(&config), &wrong, Mode::Sliced).is_err());
 }
+
+/// Gradients of a sliced forward land in the shared full-size parameters: the kept heads' and
+/// units' slices get gradient, the others exactly none.
+#[test]
+fn sliced_gradients_land_in_the_shared_parameters() {
+    let config = tiny(Family::Bert, 1, 4, 2, 6, HeadKind::None);
+    let device = device().autodiff();
+    let net = SuperNet::random(config.clone(), &device, 3).unwrap();
+    let keep = LayerKeep { heads: vec![1, 2], units: vec![0, 4] };
+    let s = Subnet::new(&config.arch(), vec![Some(keep)]).unwrap();
+    let b = Batch::new(&[vec![2, 7, 9, 3]], None, None, &config, &device).unwrap();
+    let grads = net.forward(&b, &s, Mode::Sliced).unwrap().last_hidden_state.sum().backward();
+    let layer = &net.weights().layers[0];
+    let col_norms = |p: &burn::module::Param<Tensor<2>>| -> Vec<f32> {
+        let g = p.val().grad(&grads).unwrap();
+        g.abs().sum_dim(0).into_data().try_to_vec().unwrap()
+    };
+    // Query columns: head h owns columns 2h, 2h + 1.
+    let q = col_norms(&layer.attention.as_ref().unwrap().query.weight);
+    for (c, n) in q.iter().enumerate() {
+        let kept = [2, 3, 4, 5].contains(&c);
+        assert_eq!(*n > 0.0, kept, "query column {c}: {n}");
+    }
+    let u = col_norms(&layer.ffn.as_ref().unwrap().intermediate.weight);
+    for (c, n) in u.iter().enumerate() {
+        assert_eq!(*n > 0.0, c == 0 || c == 4, "unit {c}: {n}");
+    }
+}
