@@ -185,10 +185,18 @@ fn sliced_gradients_land_in_the_shared_parameters() {
     let config = tiny(Family::Bert, 1, 4, 2, 6, HeadKind::None);
     let device = device().autodiff();
     let net = SuperNet::random(config.clone(), &device, 3).unwrap();
-    let keep = LayerKeep { heads: vec![1, 2], units: vec![0, 4] };
+    let keep = LayerKeep {
+        heads: vec![1, 2],
+        units: vec![0, 4],
+    };
     let s = Subnet::new(&config.arch(), vec![Some(keep)]).unwrap();
     let b = Batch::new(&[vec![2, 7, 9, 3]], None, None, &config, &device).unwrap();
-    let grads = net.forward(&b, &s, Mode::Sliced).unwrap().last_hidden_state.sum().backward();
+    let grads = net
+        .forward(&b, &s, Mode::Sliced)
+        .unwrap()
+        .last_hidden_state
+        .sum()
+        .backward();
     let layer = &net.weights().layers[0];
     let col_norms = |p: &burn::module::Param<Tensor<2>>| -> Vec<f32> {
         let g = p.val().grad(&grads).unwrap();
@@ -203,5 +211,32 @@ fn sliced_gradients_land_in_the_shared_parameters() {
     let u = col_norms(&layer.ffn.as_ref().unwrap().intermediate.weight);
     for (c, n) in u.iter().enumerate() {
         assert_eq!(*n > 0.0, c == 0 || c == 4, "unit {c}: {n}");
+    }
+}
+
+/// Heads on top: classification (3 labels), regression (1 label, STS-B) and multiple choice
+/// (one score per choice, SWAG), on BERT and RoBERTa, sliced like the encoder.
+#[test]
+fn task_heads_give_one_score_per_label_or_choice() {
+    for family in [Family::Bert, Family::Roberta] {
+        for (head, labels, width) in [
+            (HeadKind::SequenceClassification, 3, 3),
+            (HeadKind::SequenceClassification, 1, 1),
+            (HeadKind::MultipleChoice, 3, 1),
+        ] {
+            let mut config = tiny(family, 2, 2, 2, 4, head);
+            config.num_labels = labels;
+            let net = SuperNet::random(config.clone(), &device(), 5).unwrap();
+            // Two examples of three choices each, flattened as the model takes them.
+            let ids: Vec<Vec<u32>> = (0..6).map(|i| vec![2, 5 + i, 9, 3]).collect();
+            let b = Batch::new(&ids, None, None, &config, &device()).unwrap();
+            let s = Subnet::from_counts(&config.arch(), &[Some((1, 2)), None]).unwrap();
+            let logits = net.forward(&b, &s, Mode::Sliced).unwrap().logits.unwrap();
+            assert_eq!(logits.dims(), [6, width], "{family:?} {head:?}");
+            if head == HeadKind::MultipleChoice {
+                let per_example: Tensor<2> = logits.reshape([2, 3]);
+                assert_eq!(per_example.dims(), [2, 3]);
+            }
+        }
     }
 }
