@@ -14,6 +14,7 @@ Outputs (see scripts/reference/README.md for the field-by-field format):
   minilm.json                     the real all-MiniLM-L6-v2 under 7 sub-networks
   tiny-bert/, tiny-bert.json      a seeded random 3-layer BertModel (safetensors + config)
   tiny-bert-cls/                  the same encoder inside BertForSequenceClassification (3 labels)
+  tiny-bert-bin/                  the tiny BERT as pytorch_model.bin (torch.save of its state dict)
   tiny-roberta/, tiny-roberta.json  a seeded random 3-layer RobertaModel
 
 Sub-network ("masked mode") semantics are in masking.py; every case is checked against an
@@ -559,6 +560,12 @@ def make_tiny(kind: str):
             clf.classifier.bias.copy_(0.2 * torch.randn(3, generator=gen))
         clf.save_pretrained(str(OUT / "tiny-bert-cls"), safe_serialization=True)
         clf = BertForSequenceClassification.from_pretrained(str(OUT / "tiny-bert-cls"), attn_implementation="eager").eval()
+        # The same weights as a PyTorch pickle checkpoint (no safetensors in that folder), to test
+        # loading .bin files.
+        bin_dir = OUT / "tiny-bert-bin"
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        torch.save({k: v.contiguous() for k, v in model.state_dict().items()}, str(bin_dir / "pytorch_model.bin"))
+        (bin_dir / "config.json").write_text((model_dir / "config.json").read_text())
 
     inputs = tiny_inputs(kind, rng, max_len)
     cases = tiny_cases(rng)

@@ -22,9 +22,23 @@ const LEN: usize = 128;
 
 fn minilm() -> std::path::PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = Command::new("bash").arg(root.join("scripts/fetch-minilm.sh")).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    root.join(String::from_utf8(out.stdout).unwrap().lines().last().unwrap().trim())
+    let out = Command::new("bash")
+        .arg(root.join("scripts/fetch-minilm.sh"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    root.join(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .trim(),
+    )
 }
 
 /// Median seconds of `reps` runs after one warm-up.
@@ -42,18 +56,26 @@ fn time(reps: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    let reps: usize = std::env::args().filter_map(|a| a.parse().ok()).next().unwrap_or(5);
+    let reps: usize = std::env::args()
+        .filter_map(|a| a.parse().ok())
+        .next()
+        .unwrap_or(5);
     let dir = minilm();
     let plain = lopper_model::default_device();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-    let ids: Vec<Vec<u32>> =
-        (0..BATCH).map(|_| (0..LEN).map(|_| rng.random_range(1000..30_000)).collect()).collect();
+    let ids: Vec<Vec<u32>> = (0..BATCH)
+        .map(|_| (0..LEN).map(|_| rng.random_range(1000..30_000)).collect())
+        .collect();
 
     let run = |device: &Device, backward: bool| {
         let (net, _) = SuperNet::load(&dir, device, 0).unwrap();
         let arch = net.arch();
         let batch = Batch::new(&ids, None, None, net.config(), device).unwrap();
-        let half = Subnet::from_counts(&arch, &vec![Some((arch.num_heads / 2, arch.intermediate_size / 2)); arch.num_layers]).unwrap();
+        let half = Subnet::from_counts(
+            &arch,
+            &vec![Some((arch.num_heads / 2, arch.intermediate_size / 2)); arch.num_layers],
+        )
+        .unwrap();
         let full = Subnet::full(&arch);
         let step = |s: &Subnet, mode: Mode| {
             let out = net.forward(&batch, s, mode).unwrap().last_hidden_state;
@@ -70,12 +92,24 @@ fn main() {
         ]
     };
     println!("all-MiniLM-L6-v2, batch {BATCH} x {LEN}, median of {reps} after a warm-up");
-    println!("{:<26} {:>10} {:>10} {:>12}", "case", "s/batch", "seq/s", "vs full");
-    for (label, device, backward) in [("forward", plain.clone(), false), ("forward+backward", plain.autodiff(), true)] {
+    println!(
+        "{:<26} {:>10} {:>10} {:>12}",
+        "case", "s/batch", "seq/s", "vs full"
+    );
+    for (label, device, backward) in [
+        ("forward", plain.clone(), false),
+        ("forward+backward", plain.autodiff(), true),
+    ] {
         let rows = run(&device, backward);
         let full = rows[0].1;
         for (case, secs) in rows {
-            println!("{:<26} {:>10.3} {:>10.1} {:>11.2}x", format!("{label}: {case}"), secs, BATCH as f64 / secs, full / secs);
+            println!(
+                "{:<26} {:>10.3} {:>10.1} {:>11.2}x",
+                format!("{label}: {case}"),
+                secs,
+                BATCH as f64 / secs,
+                full / secs
+            );
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Reading Hugging Face safetensors checkpoints: one file or a sharded index, tensor names with
-//! or without the `bert.`/`roberta.` prefix, and the legacy `LayerNorm.gamma`/`beta` names.
+//! Reading Hugging Face checkpoints: safetensors (one file or a sharded index) or, where there is
+//! none, a PyTorch `pytorch_model.bin` (through Burn's `pytorch-reader`); tensor names with or
+//! without the `bert.`/`roberta.` prefix, and the legacy `LayerNorm.gamma`/`beta` names.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -8,18 +9,27 @@ use safetensors::{Dtype, SafeTensors};
 
 use crate::{ModelError, Result};
 
+/// A decoded tensor of a PyTorch checkpoint: shape, dtype (or the name of one this crate does
+/// not convert) and little-endian bytes.
+type TorchTensor = (Vec<usize>, std::result::Result<Dtype, String>, Vec<u8>);
+
 /// The weight files of a checkpoint, read into memory.
 pub struct WeightFiles {
     files: Vec<(PathBuf, Vec<u8>)>,
     /// Tensor name → index into `files`.
     index: HashMap<String, usize>,
+    /// Tensors of a PyTorch pickle checkpoint, decoded: name → (shape, dtype, little-endian
+    /// bytes).
+    torch: HashMap<String, TorchTensor>,
 }
 
 impl WeightFiles {
-    /// Reads `dir/model.safetensors`, or the shards listed in `dir/model.safetensors.index.json`.
+    /// Reads `dir/model.safetensors`, the shards listed in `dir/model.safetensors.index.json`,
+    /// or else `dir/pytorch_model.bin`.
     pub fn open(dir: &Path) -> Result<Self> {
         let single = dir.join("model.safetensors");
         let sharded = dir.join("model.safetensors.index.json");
+        let torch = dir.join("pytorch_model.bin");
         let paths = if single.is_file() {
             vec![single]
         } else if sharded.is_file() {
@@ -41,12 +51,14 @@ impl WeightFiles {
             shards.sort();
             shards.dedup();
             shards.into_iter().map(|s| dir.join(s)).collect()
+        } else if torch.is_file() {
+            return Self::from_pytorch(&torch);
         } else {
             return Err(ModelError::io(
                 &single,
                 std::io::Error::new(
                     std::io::ErrorKind::NotFound,
-                    "no model.safetensors (nor a sharded index) in the model folder",
+                    "no model.safetensors (nor a sharded index, nor pytorch_model.bin) in the model folder",
                 ),
             ));
         };
@@ -68,12 +80,48 @@ impl WeightFiles {
             }
             files.push((path, bytes));
         }
-        Ok(Self { files, index })
+        Ok(Self {
+            files,
+            index,
+            torch: HashMap::new(),
+        })
+    }
+
+    /// Reads a PyTorch checkpoint (`torch.save` of a state dict, zip or legacy format).
+    pub fn from_pytorch(path: &Path) -> Result<Self> {
+        let bad = |message: String| ModelError::Weights {
+            path: path.to_path_buf(),
+            message,
+        };
+        let reader = pytorch_reader::PytorchReader::new(path).map_err(|e| bad(e.to_string()))?;
+        let mut torch = HashMap::new();
+        for (name, t) in reader.into_tensors() {
+            use pytorch_reader::DType as T;
+            let dtype = match t.dtype() {
+                T::F32 => Ok(Dtype::F32),
+                T::F16 => Ok(Dtype::F16),
+                T::BF16 => Ok(Dtype::BF16),
+                other => Err(format!("{other:?}")),
+            };
+            let bytes = t.read().map_err(|e| bad(e.to_string()))?;
+            torch.insert(name, (t.shape().to_vec(), dtype, bytes));
+        }
+        let files = vec![(path.to_path_buf(), Vec::new())];
+        Ok(Self {
+            files,
+            index: HashMap::new(),
+            torch,
+        })
     }
 
     /// Every tensor name, sorted.
     pub fn names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.index.keys().map(String::as_str).collect();
+        let mut names: Vec<&str> = self
+            .index
+            .keys()
+            .chain(self.torch.keys())
+            .map(String::as_str)
+            .collect();
         names.sort_unstable();
         names
     }
@@ -96,7 +144,7 @@ impl WeightFiles {
         for base in std::iter::once(name.to_string()).chain(legacy) {
             for prefix in std::iter::once("").chain(prefixes.iter().copied()) {
                 let candidate = format!("{prefix}{base}");
-                if self.index.contains_key(&candidate) {
+                if self.index.contains_key(&candidate) || self.torch.contains_key(&candidate) {
                     return Ok(candidate);
                 }
                 tried.push(candidate);
@@ -119,40 +167,65 @@ impl WeightFiles {
                 path: self.files.first().map(|f| f.0.clone()).unwrap_or_default(),
                 tried: tried.join(", "),
             })?;
-        let file = &self.files[self.index[&stored]];
-        let st = SafeTensors::deserialize(&file.1).map_err(|e| ModelError::Weights {
-            path: file.0.clone(),
-            message: e.to_string(),
-        })?;
-        let view = st.tensor(&stored).map_err(|e| ModelError::Weights {
-            path: file.0.clone(),
-            message: e.to_string(),
-        })?;
-        if view.shape() != shape {
+        let (found, dtype, data) = match self.torch.get(&stored) {
+            Some((shape, dtype, bytes)) => (shape.as_slice(), dtype.clone(), bytes.as_slice()),
+            None => {
+                let file = &self.files[self.index[&stored]];
+                let st = SafeTensors::deserialize(&file.1).map_err(|e| ModelError::Weights {
+                    path: file.0.clone(),
+                    message: e.to_string(),
+                })?;
+                let view = st.tensor(&stored).map_err(|e| ModelError::Weights {
+                    path: file.0.clone(),
+                    message: e.to_string(),
+                })?;
+                return convert(&stored, view.shape(), shape, Ok(view.dtype()), view.data());
+            }
+        };
+        convert(&stored, found, shape, dtype, data)
+    }
+}
+
+/// Checks a tensor's shape and converts its bytes to `f32`.
+fn convert(
+    name: &str,
+    found: &[usize],
+    shape: &[usize],
+    dtype: std::result::Result<Dtype, String>,
+    data: &[u8],
+) -> Result<Vec<f32>> {
+    {
+        let stored = name.to_string();
+        if found != shape {
             return Err(ModelError::ShapeMismatch {
                 name: stored,
                 expected: shape.to_vec(),
-                found: view.shape().to_vec(),
+                found: found.to_vec(),
             });
         }
-        let data = view.data();
-        let values = match view.dtype() {
-            Dtype::F32 => data
+        let values = match dtype {
+            Ok(Dtype::F32) => data
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect(),
-            Dtype::F16 => data
+            Ok(Dtype::F16) => data
                 .chunks_exact(2)
                 .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
                 .collect(),
-            Dtype::BF16 => data
+            Ok(Dtype::BF16) => data
                 .chunks_exact(2)
                 .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
                 .collect(),
-            other => {
+            Ok(other) => {
                 return Err(ModelError::DType {
                     name: stored,
                     dtype: format!("{other:?}"),
+                });
+            }
+            Err(other) => {
+                return Err(ModelError::DType {
+                    name: stored,
+                    dtype: other,
                 });
             }
         };

@@ -98,3 +98,18 @@ fn a_fixture_tensor_of_the_wrong_shape_is_named() {
         "{err}"
     );
 }
+
+/// The same tiny BERT saved by `torch.save` as `pytorch_model.bin` (no safetensors in the
+/// folder) loads through Burn's PyTorch reader and gives the same outputs.
+#[test]
+fn a_pytorch_bin_checkpoint_loads_too() {
+    let device = lopper_model::default_device();
+    let (from_bin, _) = SuperNet::load(&fixture_path("tiny-bert-bin"), &device, 0).unwrap();
+    let (from_st, _) = SuperNet::load(&fixture_path("tiny-bert"), &device, 0).unwrap();
+    let ids = vec![vec![2u32, 17, 33, 5, 3]];
+    let b = Batch::new(&ids, None, None, from_st.config(), &device).unwrap();
+    let a = from_bin.forward_full(&b).unwrap().last_hidden_state;
+    let c = from_st.forward_full(&b).unwrap().last_hidden_state;
+    let d: f32 = (a - c).abs().max().into_scalar();
+    assert_eq!(d, 0.0);
+}
