@@ -1,10 +1,36 @@
 //! # lopper-data
 //!
-//! Tasks and their data for lopper: tokenisation with a checkpoint's own tokenizer
-//! ([`TextTokenizer`]), and (as the training stage lands) task readers, batches and metrics.
+//! Tasks and their data for lopper:
+//!
+//! - readers for the GLUE tasks in the TSV layout of the GLUE download ([`GlueTask`]), IMDB
+//!   ([`read_imdb`]), SWAG ([`read_swag`]) and your own CSV/TSV/JSON-lines files
+//!   ([`GenericReader`]), producing a [`Dataset`] of [`Example`]s of a [`Task`];
+//! - the paper's train/validation/test protocol, or plain train/dev ([`Protocol`]);
+//! - tokenisation with a checkpoint's own tokenizer ([`TextTokenizer`]) and dynamically
+//!   padded, seeded-shuffled batches ([`EncodedDataset`], [`Batch`]);
+//! - metrics as scikit-learn and SciPy compute them ([`metrics`], [`evaluate`]).
+//!
+//! Malformed input is a typed [`DataError`] naming the file, the line and what was expected.
 
+mod batch;
 mod error;
+mod generic;
+mod glue;
+mod imdb;
+pub mod metrics;
+mod split;
+mod swag;
+mod table;
+mod task;
 mod tokenize;
 
+pub use batch::{Batch, BatchLabels, Batches, EncodedDataset};
 pub use error::{DataError, Result};
-pub use tokenize::{Encoded, TextTokenizer};
+pub use generic::{Columns, Format, GenericReader};
+pub use glue::GlueTask;
+pub use imdb::{imdb_path, imdb_task, read_imdb, read_imdb_file};
+pub use metrics::{Evaluation, Metric, Predictions, evaluate};
+pub use split::{PaperProtocol, Protocol, SplitRecord, Splits, permutation};
+pub use swag::{SWAG_CHOICES, read_swag, read_swag_file, swag_path, swag_task};
+pub use task::{Dataset, Example, Label, Split, Task, TaskKind};
+pub use tokenize::{DEFAULT_MAX_LEN, Encoded, TextTokenizer};

@@ -27,7 +27,11 @@ pub struct Encoded {
 pub struct TextTokenizer {
     inner: Tokenizer,
     max_len: usize,
+    pad_id: u32,
 }
+
+/// The truncation length of the paper's experiments (and of GLUE fine-tuning scripts).
+pub const DEFAULT_MAX_LEN: usize = 128;
 
 impl TextTokenizer {
     /// Loads the tokenizer of the model folder `dir`, truncating inputs to `max_len` tokens.
@@ -41,6 +45,14 @@ impl TextTokenizer {
         } else {
             Self::wordpiece(dir)?
         };
+        // The padding token: as the file configures it, else `[PAD]` (BERT) or `<pad>`
+        // (RoBERTa), else 0.
+        let pad_id = inner
+            .get_padding()
+            .map(|p| p.pad_id)
+            .or_else(|| inner.token_to_id("[PAD]"))
+            .or_else(|| inner.token_to_id("<pad>"))
+            .unwrap_or(0);
         inner.with_padding(None);
         inner
             .with_truncation(Some(TruncationParams {
@@ -53,7 +65,11 @@ impl TextTokenizer {
                 path: dir.to_path_buf(),
                 message: e.to_string(),
             })?;
-        Ok(Self { inner, max_len })
+        Ok(Self {
+            inner,
+            max_len,
+            pad_id,
+        })
     }
 
     fn wordpiece(dir: &Path) -> Result<Tokenizer> {
@@ -119,6 +135,11 @@ impl TextTokenizer {
     pub fn max_len(&self) -> usize {
         self.max_len
     }
+
+    /// The id batches pad with.
+    pub fn pad_id(&self) -> u32 {
+        self.pad_id
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +157,7 @@ mod tests {
         let p = t.encode("the cat", Some("dog")).unwrap();
         assert_eq!(p.ids, [2, 4, 5, 3, 1, 3]);
         assert_eq!(p.type_ids, [0, 0, 0, 0, 1, 1]);
+        assert_eq!(t.pad_id(), 0);
         // Truncation to 8 tokens, specials included.
         assert_eq!(
             t.encode("the cat sat the cat sat the cat", None)
