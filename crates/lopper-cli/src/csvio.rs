@@ -18,8 +18,8 @@ impl Table {
     }
 }
 
-/// Reads `path`: comma-separated, `#` starts a comment line, a first row that is not all
-/// numbers is a header. Every other row must have the same number of finite numbers.
+/// Reads `path`: comma-separated, `#` starts a comment line, a first row none of whose cells is
+/// a number is a header. Every other row must have the same number of finite numbers.
 pub fn read_table(path: &Path) -> Result<Table> {
     let name = path.display();
     let mut reader = csv::ReaderBuilder::new()
@@ -43,7 +43,7 @@ pub fn read_table(path: &Path) -> Result<Table> {
         }
         let cells: Vec<String> = record.iter().map(str::to_string).collect();
         let parsed: Vec<Option<f64>> = cells.iter().map(|c| c.parse::<f64>().ok()).collect();
-        if i == 0 && parsed.iter().any(Option::is_none) {
+        if i == 0 && parsed.iter().all(Option::is_none) {
             width = Some(cells.len());
             table.header = Some(cells);
             continue;

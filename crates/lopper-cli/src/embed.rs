@@ -45,14 +45,17 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
         .lines()
         .collect::<std::io::Result<_>>()
         .context("cannot read standard input")?;
-    let sentences: Vec<&str> = lines
-        .iter()
-        .map(|l| l.trim())
-        .filter(|l| !l.is_empty())
-        .collect();
-    if sentences.is_empty() {
+    if lines.iter().all(|l| l.trim().is_empty()) {
         bail!("no input: give one sentence per line on standard input");
     }
+    // One output line per input line: an empty line in between would break that pairing.
+    if let Some(n) = lines.iter().position(|l| l.trim().is_empty()) {
+        bail!(
+            "line {} of the input is empty: give one sentence per line",
+            n + 1
+        );
+    }
+    let sentences: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for chunk in sentences.chunks(args.batch_size) {

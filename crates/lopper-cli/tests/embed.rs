@@ -96,7 +96,10 @@ fn embeddings_match_sentence_transformers() {
             .iter()
             .zip(&e)
             .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max);
+            .fold(
+                0.0,
+                |m, d| if d.is_nan() { f64::INFINITY } else { m.max(d) },
+            );
         assert!(d <= 1e-4, "max abs diff {d}");
     }
 
@@ -130,6 +133,11 @@ fn bad_embed_input_is_one_error_line_and_exit_code_2() {
             "unknown space",
         ),
         (vec!["--model", model.as_str()], "\n\n", "no input"),
+        (
+            vec!["--model", model.as_str()],
+            "one\n\nthree\n",
+            "line 2 of the input is empty",
+        ),
         (
             vec!["--model", "/no/such/model"],
             "hi\n",

@@ -36,7 +36,7 @@ pub enum CoreError {
         count: usize,
     },
     /// A plugin's configuration value could not be understood.
-    #[error("bad configuration for optimizer `{plugin}`: {message}")]
+    #[error("bad configuration for plugin `{plugin}`: {message}")]
     Config {
         /// The plugin whose configuration failed.
         plugin: String,

@@ -211,6 +211,27 @@ impl EncoderConfig {
         }
     }
 
+    /// Whether the task head sits on the pooler (`tanh(W·h₀ + b)`): BERT's heads and RoBERTa's
+    /// multiple-choice head do, as in transformers.
+    pub fn head_uses_pooler(&self) -> bool {
+        self.head != HeadKind::None
+            && (self.family == Family::Bert || self.head == HeadKind::MultipleChoice)
+    }
+
+    /// Whether the classifier has its own hidden projection on the first token (RoBERTa's
+    /// sequence-classification head: `classifier.dense` then `classifier.out_proj`).
+    pub fn classifier_has_dense(&self) -> bool {
+        self.family == Family::Roberta && self.head == HeadKind::SequenceClassification
+    }
+
+    /// Outputs of the task head: one per label, or one score per choice.
+    pub fn head_outputs(&self) -> usize {
+        match self.head {
+            HeadKind::MultipleChoice => 1,
+            _ => self.num_labels,
+        }
+    }
+
     /// Size of one head.
     pub fn head_dim(&self) -> usize {
         self.hidden_size.checked_div(self.num_heads).unwrap_or(0)

@@ -15,22 +15,22 @@ use crate::{EncoderConfig, Family, HeadKind};
 fn outside_layers(c: &EncoderConfig) -> u64 {
     let d = c.hidden_size as u64;
     let embeddings = (c.vocab_size + c.max_positions + c.type_vocab_size) as u64 * d + 2 * d;
-    let labels = match c.head {
-        HeadKind::None => 0,
-        HeadKind::MultipleChoice => 1,
-        HeadKind::SequenceClassification => c.num_labels as u64,
-    };
     let out = if c.head == HeadKind::None {
         0
     } else {
-        d * labels + labels
+        let n = c.head_outputs() as u64;
+        d * n + n
     };
-    let (pooler, classifier_dense) = match c.family {
-        // BERT's task heads sit on the pooler.
-        Family::Bert => (d * d + d, 0),
-        // RoBERTa's classification head has its own dense layer and no pooler.
-        Family::Roberta if c.head != HeadKind::None => (0, d * d + d),
-        Family::Roberta => (0, 0),
+    // BERT always has its pooler; RoBERTa's only when its head uses it (multiple choice).
+    let pooler = if c.family == Family::Bert || c.head_uses_pooler() {
+        d * d + d
+    } else {
+        0
+    };
+    let classifier_dense = if c.classifier_has_dense() {
+        d * d + d
+    } else {
+        0
     };
     embeddings + pooler + classifier_dense + out
 }

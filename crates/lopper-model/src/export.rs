@@ -4,7 +4,7 @@
 //! layout, each layer at its own width), `config.json` and, when a source folder is given, the
 //! tokenizer files. Hugging Face's BERT config cannot express per-layer head counts or FFN
 //! widths, so `config.json` records them under `lopper_layers` (each kept layer's original head
-//! and unit indices): lopper ([`SuperNet::load`](crate::SuperNet::load), `lopper eval`) reloads
+//! and unit indices): lopper ([`SuperNet::load`](crate::SuperNet::load), `lopper embed`) reloads
 //! such a model; transformers and other runtimes load it only when no layer was narrowed.
 
 use std::path::Path;
@@ -16,14 +16,20 @@ use safetensors::tensor::TensorView;
 use crate::modules::{Dense, Norm};
 use crate::{Family, HeadKind, ModelError, Result, SuperNet};
 
-/// Tokenizer and sentence-transformers files copied along when present.
-const TOKENIZER_FILES: [&str; 6] = [
+/// Tokenizer and sentence-transformers files copied along when present (so that an exported
+/// embedding model keeps its pooling and normalisation).
+const TOKENIZER_FILES: [&str; 11] = [
     "tokenizer.json",
     "tokenizer_config.json",
     "special_tokens_map.json",
     "vocab.txt",
     "merges.txt",
     "vocab.json",
+    "modules.json",
+    "sentence_bert_config.json",
+    "config_sentence_transformers.json",
+    "1_Pooling/config.json",
+    "2_Normalize/config.json",
 ];
 
 struct Writer {
@@ -159,7 +165,11 @@ pub fn export(model: &SuperNet, dir: &Path, tokenizer_from: Option<&Path>) -> Re
         for name in TOKENIZER_FILES {
             let from = src.join(name);
             if from.is_file() {
-                std::fs::copy(&from, dir.join(name)).map_err(|e| ModelError::io(&from, e))?;
+                let to = dir.join(name);
+                if let Some(parent) = to.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
+                }
+                std::fs::copy(&from, &to).map_err(|e| ModelError::io(&from, e))?;
             }
         }
     }

@@ -55,3 +55,10 @@ pub fn default_device() -> burn::tensor::Device {
 pub fn default_device() -> burn::tensor::Device {
     burn::tensor::Device::libtorch()
 }
+
+/// The default device of the compiled-in backends: the first CUDA GPU when only `cuda` is on.
+/// Untested: the CUDA build downloads an LLVM bundle, which the project's machines cannot.
+#[cfg(all(feature = "cuda", not(feature = "flex"), not(feature = "tch")))]
+pub fn default_device() -> burn::tensor::Device {
+    burn::tensor::Device::cuda(0)
+}

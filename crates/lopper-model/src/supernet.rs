@@ -243,36 +243,23 @@ impl SuperNet {
             };
             layers.push(Layer { attention, ffn });
         }
-        let wants_pooler = config.family == Family::Bert && config.head != HeadKind::None;
-        let pooler = if files.contains("pooler.dense.weight", &l.prefixes) || wants_pooler {
-            Some(l.dense_or_init("pooler.dense", d, d)?)
-        } else {
-            None
-        };
-        let classifier = match (config.head, config.family) {
+        let pooler =
+            if files.contains("pooler.dense.weight", &l.prefixes) || config.head_uses_pooler() {
+                Some(l.dense_or_init("pooler.dense", d, d)?)
+            } else {
+                None
+            };
+        let out = config.head_outputs();
+        let classifier = match (config.head, config.classifier_has_dense()) {
             (HeadKind::None, _) => None,
-            (kind, Family::Bert) => {
-                let out = if kind == HeadKind::MultipleChoice {
-                    1
-                } else {
-                    config.num_labels
-                };
-                Some(Classifier {
-                    dense: None,
-                    out: l.dense_or_init("classifier", d, out)?,
-                })
-            }
-            (kind, Family::Roberta) => {
-                let out = if kind == HeadKind::MultipleChoice {
-                    1
-                } else {
-                    config.num_labels
-                };
-                Some(Classifier {
-                    dense: Some(l.dense_or_init("classifier.dense", d, d)?),
-                    out: l.dense_or_init("classifier.out_proj", d, out)?,
-                })
-            }
+            (_, false) => Some(Classifier {
+                dense: None,
+                out: l.dense_or_init("classifier", d, out)?,
+            }),
+            (_, true) => Some(Classifier {
+                dense: Some(l.dense_or_init("classifier.dense", d, d)?),
+                out: l.dense_or_init("classifier.out_proj", d, out)?,
+            }),
         };
         let report = l.report;
         let weights = EncoderWeights {
@@ -344,13 +331,13 @@ impl SuperNet {
                 }),
             })
             .collect();
-        let pooler = (config.family == Family::Bert).then(|| biased(&mut rng, d, d));
-        let out = match config.head {
-            HeadKind::MultipleChoice => 1,
-            _ => config.num_labels,
-        };
+        let pooler = (config.family == Family::Bert || config.head_uses_pooler())
+            .then(|| biased(&mut rng, d, d));
+        let out = config.head_outputs();
         let classifier = (config.head != HeadKind::None).then(|| Classifier {
-            dense: (config.family == Family::Roberta).then(|| biased(&mut rng, d, d)),
+            dense: config
+                .classifier_has_dense()
+                .then(|| biased(&mut rng, d, d)),
             out: biased(&mut rng, d, out),
         });
         let weights = EncoderWeights {

@@ -43,8 +43,10 @@ fn batch(config: &EncoderConfig) -> Batch {
     Batch::new(&ids, None, None, config, &device()).unwrap()
 }
 
+/// The largest absolute difference; NaN anywhere gives infinity (so that a NaN cannot pass).
 fn max_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
-    (a - b).abs().max().into_scalar()
+    let d: f32 = (a - b).abs().max().into_scalar();
+    if d.is_nan() { f32::INFINITY } else { d }
 }
 
 /// A random sub-network: per layer dropped, or any subset (possibly empty) of heads and units.
@@ -154,7 +156,22 @@ fn an_export_reloads_to_identical_outputs() {
         let b = batch(&config);
         let expected = net.forward(&b, &s, Mode::Sliced).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        export(&net.extract(&s).unwrap(), dir.path(), None).unwrap();
+        let dense = net.extract(&s).unwrap();
+        // The dense model has exactly the parameters dense_params counts.
+        assert_eq!(
+            burn::module::Module::num_params(dense.weights()) as u64,
+            lopper_model::dense_params(&config, &s)
+        );
+        // Tokenizer and sentence-transformers files come along.
+        let src = tempfile::tempdir().unwrap();
+        std::fs::write(src.path().join("vocab.txt"), "[PAD]\n").unwrap();
+        std::fs::write(src.path().join("modules.json"), "[]").unwrap();
+        std::fs::create_dir(src.path().join("1_Pooling")).unwrap();
+        std::fs::write(src.path().join("1_Pooling/config.json"), "{}").unwrap();
+        export(&dense, dir.path(), Some(src.path())).unwrap();
+        for f in ["vocab.txt", "modules.json", "1_Pooling/config.json"] {
+            assert!(dir.path().join(f).is_file(), "{f} was not copied");
+        }
         let (back, report) = SuperNet::load(dir.path(), &device(), 0).unwrap();
         assert!(report.initialized.is_empty(), "{report:?}");
         assert_eq!(back.config().layers.as_ref().unwrap().len(), 2);

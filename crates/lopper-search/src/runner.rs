@@ -216,6 +216,11 @@ impl<'a> Search<'a> {
         if self.space.dims().is_empty() {
             return Err(SearchError::Settings("the space has no dimension".into()));
         }
+        for d in self.space.dims() {
+            d.domain
+                .validate()
+                .map_err(|e| SearchError::Settings(format!("dimension `{}`: {e}", d.name)))?;
+        }
         Ok(())
     }
 
@@ -256,7 +261,9 @@ impl<'a> Search<'a> {
                     }
                     restored = Some((cp, records));
                 }
-                (None, None) if records.is_empty() => s.write_manifest(&manifest)?,
+                // Nothing was evaluated or checkpointed (a fresh folder, or a start that failed
+                // before its first ask): start afresh with the current settings.
+                (_, None) if records.is_empty() => s.write_manifest(&manifest)?,
                 _ => {
                     return Err(SearchError::Resume {
                         path: dir.clone(),

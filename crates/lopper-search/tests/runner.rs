@@ -234,3 +234,38 @@ fn a_resumed_run_continues_where_it_stopped_and_matches_a_straight_one() {
         .unwrap_err();
     assert!(err.to_string().contains("seed 11"), "{err}");
 }
+
+#[test]
+fn a_start_that_failed_before_its_first_ask_does_not_block_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let space = grid();
+    let bad = SearchConfig {
+        optimizer_config: serde_json::json!({"populaton": 3}),
+        ..config(5)
+    };
+    let bad = SearchConfig {
+        optimizer: "nsga2-missing".into(),
+        ..bad
+    };
+    assert!(
+        Search::new(&space, &Toy::new(), bad)
+            .run_dir(dir.path())
+            .run()
+            .is_err()
+    );
+    let r = Search::new(&space, &Toy::new(), config(5))
+        .run_dir(dir.path())
+        .run()
+        .unwrap();
+    assert_eq!(r.records.len(), 5);
+}
+
+#[test]
+fn an_empty_domain_is_a_settings_error() {
+    let space = Grid(vec![Dim::integer("a", 3, 2)]);
+    let err = Search::new(&space, &Toy::new(), config(5))
+        .run()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("dimension `a`"), "{err}");
+}

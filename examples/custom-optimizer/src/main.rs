@@ -1,10 +1,11 @@
 //! Runs the example plugin on ZDT1 through lopper's runner, selected by name like any plugin.
 
 use anyhow::Result;
+// Links the plugin's registration.
 use custom_optimizer as _;
 use lopper::problems::ProblemEvaluator;
 use lopper::search::{Search, SearchConfig};
-use lopper::testkit::problem_by_name; // links the plugin's registration
+use lopper::testkit::problem_by_name;
 
 fn main() -> Result<()> {
     let problem = problem_by_name("zdt1")?;
