@@ -1,0 +1,29 @@
+//! # lopper-train
+//!
+//! Stage one of Klein et al., "Structural Pruning of Pre-trained Language Models via Neural
+//! Architecture Search" (arXiv 2405.02267): fine-tune a pre-trained encoder as a weight-sharing
+//! super-network, so that its sub-networks can later be searched without retraining.
+//!
+//! - [`Strategy`]: which sub-networks a step trains, and with which loss. The paper's
+//!   strategies are selectable by name ([`strategy_by_name`]): `standard`, `random`,
+//!   `linear-random`, `sandwich` (Yu & Huang 2019), `kd` (in-place distillation) and `full`
+//!   (sandwich with in-place distillation).
+//! - [`Trainer`]: one optimizer step per batch — every planned sub-network runs sliced, its
+//!   gradients are accumulated into the shared parameters, AdamW (decoupled weight decay,
+//!   Loshchilov & Hutter 2019) steps once on a linear schedule with optional warm-up.
+//! - [`StepRecord`]: the per-step trace (which sub-networks were trained, their losses), what
+//!   proves a strategy is what its name says.
+
+mod error;
+mod loss;
+mod schedule;
+mod strategy;
+mod trainer;
+
+pub use error::{Result, TrainError};
+pub use loss::{Targets, distillation_loss, task_loss};
+pub use schedule::LinearSchedule;
+pub use strategy::{
+    LossKind, Member, Role, STRATEGIES, Strategy, StrategyConfig, strategy_by_name,
+};
+pub use trainer::{MemberRecord, StepRecord, TrainConfig, Trainer, subnet_loss};
