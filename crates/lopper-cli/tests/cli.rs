@@ -103,7 +103,9 @@ fn bad_input_is_one_error_line_and_exit_code_2() {
     let o = lopper(&["bench-moo", "--optimizer", "nope", "--quiet"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("known optimizers: local-search, morea, nsga2, random"),
+        stderr(&o).contains(
+            "known optimizers: ehvi, local-search, ls-bo, morea, nsga2, parego, random, rs-bo"
+        ),
         "{}",
         stderr(&o)
     );
@@ -114,7 +116,17 @@ fn optimizers_lists_every_bundled_plugin() {
     let o = lopper(&["optimizers"]);
     assert!(o.status.success());
     let out = stdout(&o);
-    for name in ["random", "local-search", "nsga2", "morea", "mo-asha"] {
+    for name in [
+        "random",
+        "local-search",
+        "nsga2",
+        "morea",
+        "ehvi",
+        "ls-bo",
+        "rs-bo",
+        "parego",
+        "mo-asha",
+    ] {
         assert!(out.contains(name), "{out}");
     }
 }

@@ -9,7 +9,7 @@
 //!
 //! ```
 //! let names: Vec<_> = lopper::core::optimizer_plugins().iter().map(|p| p.name).collect();
-//! for expected in ["local-search", "morea", "nsga2", "random"] {
+//! for expected in ["ehvi", "local-search", "ls-bo", "morea", "nsga2", "parego", "random", "rs-bo"] {
 //!     assert!(names.contains(&expected));
 //! }
 //! ```
@@ -26,6 +26,7 @@ pub use lopper_space as space;
 pub use lopper_testkit as testkit;
 
 // Linked for their `inventory` registrations only.
+use lopper_opt_bayes as _;
 use lopper_opt_local_search as _;
 use lopper_opt_morea as _;
 use lopper_opt_nsga2 as _;
