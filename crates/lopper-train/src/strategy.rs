@@ -106,12 +106,14 @@ struct Standard;
 struct RandomK(usize);
 /// A random sub-network with probability `step / total`, else the full network.
 struct LinearRandom;
-/// Largest + smallest + `k` random.
-struct Sandwich(usize);
+/// Largest + smallest + `k` random; with `distill`, the smallest and the random ones learn from
+/// the largest's logits (the paper's `full`), else from the labels (`sandwich`).
+struct Sandwich {
+    k: usize,
+    distill: bool,
+}
 /// The full network with the labels, one random sub-network distilled from it.
 struct Kd;
-/// Sandwich whose smallest and random members are distilled from the largest.
-struct Full(usize);
 
 impl Strategy for Standard {
     fn name(&self) -> &'static str {
@@ -167,7 +169,7 @@ impl Strategy for LinearRandom {
 
 impl Strategy for Sandwich {
     fn name(&self) -> &'static str {
-        "sandwich"
+        if self.distill { "full" } else { "sandwich" }
     }
     fn plan(
         &self,
@@ -176,12 +178,14 @@ impl Strategy for Sandwich {
         _: usize,
         rng: &mut dyn Rng,
     ) -> Result<Vec<Member>> {
-        let mut m = vec![
-            largest(space, LossKind::Task)?,
-            smallest(space, LossKind::Task)?,
-        ];
-        for _ in 0..self.0 {
-            m.push(random(space, rng, LossKind::Task)?);
+        let student = if self.distill {
+            LossKind::Distill
+        } else {
+            LossKind::Task
+        };
+        let mut m = vec![largest(space, LossKind::Task)?, smallest(space, student)?];
+        for _ in 0..self.k {
+            m.push(random(space, rng, student)?);
         }
         Ok(m)
     }
@@ -202,28 +206,6 @@ impl Strategy for Kd {
             largest(space, LossKind::Task)?,
             random(space, rng, LossKind::Distill)?,
         ])
-    }
-}
-
-impl Strategy for Full {
-    fn name(&self) -> &'static str {
-        "full"
-    }
-    fn plan(
-        &self,
-        space: &dyn SearchSpace,
-        _: usize,
-        _: usize,
-        rng: &mut dyn Rng,
-    ) -> Result<Vec<Member>> {
-        let mut m = vec![
-            largest(space, LossKind::Task)?,
-            smallest(space, LossKind::Distill)?,
-        ];
-        for _ in 0..self.0 {
-            m.push(random(space, rng, LossKind::Distill)?);
-        }
-        Ok(m)
     }
 }
 
@@ -249,9 +231,9 @@ pub fn strategy_by_name(name: &str, config: &StrategyConfig) -> Result<Box<dyn S
         "standard" => Box::new(Standard),
         "random" => Box::new(RandomK(k)),
         "linear-random" => Box::new(LinearRandom),
-        "sandwich" => Box::new(Sandwich(k)),
+        "sandwich" => Box::new(Sandwich { k, distill: false }),
         "kd" => Box::new(Kd),
-        "full" => Box::new(Full(k)),
+        "full" => Box::new(Sandwich { k, distill: true }),
         other => {
             return Err(TrainError::Settings(format!(
                 "unknown strategy `{other}`; known strategies: {}",
