@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod csvio;
 mod embed;
 mod moo;
+mod train;
 
 /// Structural pruning of pre-trained language models by multi-objective neural architecture
 /// search. Every command prints one error line and exits with code 2 on bad input.
@@ -70,6 +71,13 @@ enum Command {
         #[arg(long, default_value_t = 32)]
         batch_size: usize,
     },
+    /// Fine-tune a pre-trained encoder on a task as a weight-sharing super-network with one of
+    /// the paper's strategies; writes checkpoints and a metrics log, and resumes when run
+    /// again on the same --out folder.
+    Train(Box<train::TrainArgs>),
+    /// Write the train / validation / test sets a protocol makes of a task as JSONL, so that
+    /// other tools can use exactly the examples `lopper train` uses.
+    Split(train::SplitArgs),
     /// The main job until the pruning pipeline lands: a local search on ZDT1 that prints the
     /// Pareto front it found and its hypervolume.
     Demo {
@@ -173,6 +181,8 @@ fn run(cli: Cli) -> Result<()> {
             batch_size,
         }),
         Command::Demo { budget, seed } => demo(budget, seed),
+        Command::Train(args) => train::run(&args),
+        Command::Split(args) => train::split(&args),
     }
 }
 

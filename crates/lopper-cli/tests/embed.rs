@@ -13,18 +13,8 @@ fn root() -> PathBuf {
 }
 
 fn minilm() -> String {
-    let out = Command::new("bash")
-        .arg(root().join("scripts/fetch-minilm.sh"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rel = String::from_utf8(out.stdout).unwrap();
-    root()
-        .join(rel.lines().last().unwrap().trim())
+    lopper::testkit::assets::minilm()
+        .unwrap()
         .to_string_lossy()
         .into_owned()
 }

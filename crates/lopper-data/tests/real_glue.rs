@@ -11,16 +11,7 @@ use lopper_data::{
 };
 
 fn glue_dir() -> PathBuf {
-    let dir = std::env::var_os("LOPPER_GLUE_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/glue"),
-        PathBuf::from,
-    );
-    assert!(
-        dir.join("MANIFEST.tsv").is_file(),
-        "no GLUE copy at {} (set LOPPER_GLUE_DIR)",
-        dir.display()
-    );
-    dir
+    lopper_testkit::assets::glue_dir().unwrap()
 }
 
 /// (task, split, file name, rows) of every line of MANIFEST.tsv.

@@ -21,24 +21,7 @@ const BATCH: usize = 32;
 const LEN: usize = 128;
 
 fn minilm() -> std::path::PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = Command::new("bash")
-        .arg(root.join("scripts/fetch-minilm.sh"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    root.join(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .last()
-            .unwrap()
-            .trim(),
-    )
+    lopper_testkit::assets::minilm().unwrap()
 }
 
 /// Median seconds of `reps` runs after one warm-up.

@@ -368,6 +368,16 @@ impl SuperNet {
         &self.device
     }
 
+    /// A copy on the device without autodiff (the same parameters, no gradient tracking): for
+    /// evaluating a network that is being trained.
+    pub fn valid(&self) -> SuperNet {
+        SuperNet {
+            config: self.config.clone(),
+            weights: self.weights.valid(),
+            device: self.device.clone().inner(),
+        }
+    }
+
     /// The parameters, as a Burn module (for optimizers and autodiff).
     pub fn weights(&self) -> &EncoderWeights {
         &self.weights

@@ -18,17 +18,7 @@ use lopper_model::{Batch, Mode, Pooling, SuperNet, l2_normalize, pool};
 
 /// The checkpoint folder, fetched (and checksum-verified) on first use.
 fn minilm() -> PathBuf {
-    let out = Command::new("bash")
-        .arg(root().join("scripts/fetch-minilm.sh"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "fetch-minilm.sh: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    root().join(stdout.lines().last().unwrap().trim())
+    lopper_testkit::assets::minilm().unwrap()
 }
 
 #[test]

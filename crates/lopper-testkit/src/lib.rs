@@ -16,11 +16,13 @@
 //! - [`conformance`]: the checks every optimizer plugin runs from its tests — valid asks,
 //!   rejected bad tells, exact checkpoint round trips, determinism, and beating random
 //!   search on ZDT1.
+//! - [`assets`]: the real checkpoint and data the integration tests use.
 //!
 //! The optimizers under test are those of Klein et al., "Structural Pruning of Pre-trained
 //! Language Models via Neural Architecture Search" (arXiv 2405.02267); every objective they
 //! see is minimised.
 
+pub mod assets;
 pub mod conformance;
 mod drive;
 mod dtlz;

@@ -13,17 +13,26 @@
 //!   Loshchilov & Hutter 2019) steps once on a linear schedule with optional warm-up.
 //! - [`StepRecord`]: the per-step trace (which sub-networks were trained, their losses), what
 //!   proves a strategy is what its name says.
+//! - [`Fit`]: epochs over a task's training split, validation after each epoch with the task's
+//!   metric ([`Scorer`]), best and last checkpoints, a JSONL metrics log, a progress bar, and
+//!   resumption of a killed run that reaches the uninterrupted run's weights.
 
 mod error;
+mod fit;
 mod loss;
 mod schedule;
+mod score;
 mod strategy;
 mod trainer;
 
 pub use error::{Result, TrainError};
+pub use fit::{
+    Fit, FitConfig, FitObserver, FitProgress, FitReport, FitSettings, SubnetScore, ValidationRecord,
+};
 pub use loss::{Targets, distillation_loss, task_loss};
 pub use schedule::LinearSchedule;
+pub use score::{Scorer, model_batch};
 pub use strategy::{
     LossKind, Member, Role, STRATEGIES, Strategy, StrategyConfig, strategy_by_name,
 };
-pub use trainer::{MemberRecord, StepRecord, TrainConfig, Trainer, subnet_loss};
+pub use trainer::{MemberRecord, StepRecord, TrainConfig, Trainer, TrainerState, subnet_loss};

@@ -1,5 +1,7 @@
 //! One optimizer step per batch over the members a strategy plans.
 
+use std::path::Path;
+
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
@@ -84,6 +86,25 @@ pub struct StepRecord {
     pub members: Vec<MemberRecord>,
 }
 
+/// The step and the sampling generator of a [`Trainer`], as a checkpoint keeps them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainerState {
+    /// Optimizer steps taken.
+    pub step: usize,
+    /// The generator sub-networks are drawn with.
+    pub rng: SeededRng,
+}
+
+fn adamw(config: &TrainConfig) -> ModuleOptimizer {
+    let mut adamw = AdamWConfig::new()
+        .with_weight_decay(config.weight_decay)
+        .with_epsilon(1e-8);
+    if let Some(c) = config.grad_clip {
+        adamw = adamw.with_grad_clipping(Some(GradientClippingConfig::Norm(c)));
+    }
+    adamw.init()
+}
+
 /// Fine-tunes a [`SuperNet`] with a [`Strategy`].
 pub struct Trainer {
     config: TrainConfig,
@@ -103,12 +124,6 @@ impl Trainer {
             ));
         }
         let strategy = strategy_by_name(&config.strategy, &config.strategy_config)?;
-        let mut adamw = AdamWConfig::new()
-            .with_weight_decay(config.weight_decay)
-            .with_epsilon(1e-8);
-        if let Some(c) = config.grad_clip {
-            adamw = adamw.with_grad_clipping(Some(GradientClippingConfig::Norm(c)));
-        }
         let schedule = LinearSchedule {
             peak: config.lr,
             warmup: config.warmup_steps,
@@ -117,7 +132,7 @@ impl Trainer {
         let rng = seeded_rng(config.seed);
         Ok(Self {
             strategy,
-            optimizer: adamw.init(),
+            optimizer: adamw(&config),
             schedule,
             rng,
             step: 0,
@@ -128,6 +143,38 @@ impl Trainer {
     /// Optimizer steps taken.
     pub fn step_count(&self) -> usize {
         self.step
+    }
+
+    /// What a checkpoint needs besides the weights and the optimizer's moments: the step and
+    /// the sampling generator.
+    pub fn state(&self) -> TrainerState {
+        TrainerState {
+            step: self.step,
+            rng: self.rng.clone(),
+        }
+    }
+
+    /// Continues from `state` (of a trainer with the same settings).
+    pub fn restore(&mut self, state: TrainerState) {
+        self.step = state.step;
+        self.rng = state.rng;
+    }
+
+    /// Writes AdamW's moments (Burn's burnpack format, keyed by parameter id) to `path`.
+    pub fn save_optimizer(&self, path: &Path) -> Result<()> {
+        self.optimizer
+            .save(path)
+            .map_err(|e| TrainError::checkpoint(path, format!("{e:?}")))
+    }
+
+    /// Reads AdamW's moments written by [`save_optimizer`](Self::save_optimizer). The network
+    /// must carry the parameter ids it had when they were written (a network restored from the
+    /// same checkpoint does).
+    pub fn load_optimizer(&mut self, path: &Path) -> Result<()> {
+        self.optimizer = adamw(&self.config)
+            .load(path)
+            .map_err(|e| TrainError::checkpoint(path, format!("{e:?}")))?;
+        Ok(())
     }
 
     /// The settings.

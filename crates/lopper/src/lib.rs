@@ -24,6 +24,7 @@ pub use lopper_pareto as pareto;
 pub use lopper_search as search;
 pub use lopper_space as space;
 pub use lopper_testkit as testkit;
+pub use lopper_train as train;
 
 // Linked for their `inventory` registrations only.
 use lopper_opt_bayes as _;

@@ -1,0 +1,95 @@
+//! Tasks by name: the GLUE tasks, IMDB and SWAG, each read from its folder in the layout it is
+//! distributed in.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use crate::{
+    DataError, Dataset, GlueTask, Protocol, Result, Split, Splits, Task, imdb_task, read_imdb,
+    read_swag, swag_task,
+};
+
+/// A task the data layer can read by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskSource {
+    /// A GLUE task; its folder is the GLUE root holding `RTE/`, `MRPC/`, ….
+    Glue(GlueTask),
+    /// IMDB movie reviews; its folder holds `train.csv` and `test.csv` (the dev split).
+    Imdb,
+    /// SWAG (multiple choice); its folder holds `train.csv`, `val.csv` and `test.csv`.
+    Swag,
+}
+
+impl TaskSource {
+    /// The task: kind, labels, metric.
+    pub fn task(self) -> Task {
+        match self {
+            TaskSource::Glue(g) => g.task(),
+            TaskSource::Imdb => imdb_task(),
+            TaskSource::Swag => swag_task(),
+        }
+    }
+
+    /// Reads `split` from `dir`.
+    pub fn read(self, dir: &Path, split: Split) -> Result<Dataset> {
+        match self {
+            TaskSource::Glue(g) => g.read(dir, split),
+            TaskSource::Imdb => read_imdb(dir, split),
+            TaskSource::Swag => read_swag(dir, split),
+        }
+    }
+
+    /// The official train and dev splits of `dir`, divided by `protocol`.
+    pub fn splits(self, dir: &Path, protocol: &Protocol) -> Result<Splits> {
+        protocol.load(|split| self.read(dir, split))
+    }
+}
+
+impl fmt::Display for TaskSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskSource::Glue(g) => write!(f, "{g}"),
+            TaskSource::Imdb => f.write_str("imdb"),
+            TaskSource::Swag => f.write_str("swag"),
+        }
+    }
+}
+
+impl FromStr for TaskSource {
+    type Err = DataError;
+
+    /// A GLUE task's name (`rte`, `sst2`, `STS-B`, …), `imdb` or `swag`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "imdb" => Ok(TaskSource::Imdb),
+            "swag" => Ok(TaskSource::Swag),
+            _ => s.parse().map(TaskSource::Glue).map_err(|_| {
+                DataError::Invalid(format!(
+                    "unknown task `{s}`: expected a GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, mnli-mm, qnli, rte, wnli), imdb or swag"
+                ))
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse() {
+        assert_eq!(
+            "RTE".parse::<TaskSource>().unwrap(),
+            TaskSource::Glue(GlueTask::Rte)
+        );
+        assert_eq!("imdb".parse::<TaskSource>().unwrap(), TaskSource::Imdb);
+        assert_eq!("SWAG".parse::<TaskSource>().unwrap(), TaskSource::Swag);
+        let err = "nope".parse::<TaskSource>().unwrap_err().to_string();
+        assert!(
+            err.contains("unknown task `nope`") && err.contains("imdb"),
+            "{err}"
+        );
+        assert_eq!(TaskSource::Glue(GlueTask::Rte).to_string(), "rte");
+    }
+}

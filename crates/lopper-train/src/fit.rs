@@ -1,0 +1,735 @@
+//! Fine-tuning over epochs: shuffled batches, validation after each epoch with the task's
+//! metric, the best and the last checkpoints, a metrics log, and resumption of a killed run.
+//!
+//! A run folder holds:
+//!
+//! - `train.json`: the settings (training, data seed, what the caller recorded: task, model,
+//!   space…) and the sizes they imply. Running again on the folder with other settings is
+//!   refused.
+//! - `metrics.jsonl`: one line per optimizer step (`"kind": "step"`: the members trained, their
+//!   losses, the learning rate, examples/s) and one per validation (`"kind": "validation"`).
+//! - `last/`: the latest checkpoint: the network in the Hugging Face layout (loadable by
+//!   [`SuperNet::load`], tokenizer included), and what resuming needs: `weights.bpk` (the
+//!   parameters with their ids), `optimizer.bpk` (AdamW's moments), `state.json` (step,
+//!   epoch, position in the epoch's data order, the sampling generator, the metrics log's
+//!   length, the validation history). Written into `last.new/`, then swapped in by renames, so
+//!   a crash leaves either the old or the new checkpoint whole.
+//! - `best/`: the network in the Hugging Face layout at the epoch whose largest sub-network
+//!   scored best on validation.
+//!
+//! Resuming reloads `last/`, truncates the log to what that checkpoint had seen and replays the
+//! same data order and sub-network draws, so the weights reached are those of an uninterrupted
+//! run (bit for bit on the same backend and thread count).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use burn::store::{BurnpackStore, ModuleSnapshot};
+use indicatif::{ProgressBar, ProgressStyle};
+use lopper_core::SearchSpace;
+use lopper_data::{EncodedDataset, Task};
+use lopper_model::SuperNet;
+use serde::{Deserialize, Serialize};
+
+use crate::score::model_batch;
+use crate::{Result, Role, Scorer, StepRecord, TrainConfig, TrainError, Trainer, TrainerState};
+
+/// Settings of a fine-tuning run beyond the optimizer's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FitConfig {
+    /// Optimizer, schedule and strategy settings.
+    pub train: TrainConfig,
+    /// Seed of the data order (each epoch's order is drawn from it and the epoch).
+    pub data_seed: u64,
+    /// Examples per batch when validating.
+    pub eval_batch_size: usize,
+    /// Write a checkpoint every this many steps (and always at the end of an epoch); 0: only
+    /// at the end of epochs.
+    pub checkpoint_every: usize,
+    /// Stop after this many optimizer steps in all (the schedule decays to 0 there).
+    pub max_steps: Option<usize>,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        Self {
+            train: TrainConfig::default(),
+            data_seed: 0,
+            eval_batch_size: 32,
+            checkpoint_every: 200,
+            max_steps: None,
+        }
+    }
+}
+
+/// What `train.json` records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitSettings {
+    /// The run's settings.
+    pub fit: FitConfig,
+    /// Free-form labels from the caller (task, model, space, data, protocol…).
+    pub meta: serde_json::Value,
+    /// Training examples.
+    pub train_examples: usize,
+    /// Validation examples (0: no validation).
+    pub validation_examples: usize,
+    /// Optimizer steps per epoch.
+    pub steps_per_epoch: usize,
+    /// Optimizer steps in all.
+    pub total_steps: usize,
+}
+
+/// The score of one sub-network at one validation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubnetScore {
+    /// Which member of the space.
+    pub role: Role,
+    /// The sub-network (its display).
+    pub summary: String,
+    /// The task's metric.
+    pub score: f64,
+    /// Every metric computed, by name.
+    pub values: Vec<(String, f64)>,
+}
+
+/// One validation after an epoch (a line of the metrics log).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationRecord {
+    /// 0-based epoch just finished.
+    pub epoch: usize,
+    /// Optimizer steps taken.
+    pub step: usize,
+    /// The metric's name.
+    pub metric: String,
+    /// The space's largest (and, when the strategy trains sub-networks, smallest) member.
+    pub scores: Vec<SubnetScore>,
+    /// Seconds the validation took.
+    pub seconds: f64,
+}
+
+impl ValidationRecord {
+    /// The largest sub-network's score: what picks the best checkpoint.
+    pub fn largest(&self) -> Option<f64> {
+        self.scores
+            .iter()
+            .find(|s| s.role == Role::Largest)
+            .map(|s| s.score)
+    }
+}
+
+/// What a checkpoint's `state.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct FitState {
+    trainer: TrainerState,
+    epoch: usize,
+    position: usize,
+    metrics_len: u64,
+    seconds: f64,
+    examples: u64,
+    best: Option<(usize, f64)>,
+    history: Vec<ValidationRecord>,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct FitReport {
+    /// The trained network (on the training device).
+    pub net: SuperNet,
+    /// Whether it continued a checkpoint.
+    pub resumed: bool,
+    /// Whether every planned step was taken (false when stopped by
+    /// [`Fit::stop_after`]).
+    pub finished: bool,
+    /// Optimizer steps taken in all.
+    pub steps: usize,
+    /// Validations, in order.
+    pub history: Vec<ValidationRecord>,
+    /// Epoch and score of the best checkpoint.
+    pub best: Option<(usize, f64)>,
+    /// Training seconds over all sessions (validation and checkpoints excluded).
+    pub train_seconds: f64,
+    /// Training examples per second over all sessions.
+    pub examples_per_second: f64,
+}
+
+/// Watches a run. Every method has a default that does nothing.
+pub trait FitObserver {
+    /// Before the first step of this session.
+    fn on_start(&mut self, _done: usize, _total: usize) {}
+    /// After each optimizer step.
+    fn on_step(&mut self, _record: &StepRecord, _examples_per_second: f64) {}
+    /// After each validation.
+    fn on_validation(&mut self, _record: &ValidationRecord) {}
+    /// When the run ends.
+    fn on_finish(&mut self) {}
+}
+
+/// A terminal progress bar: steps against the total, loss, examples/s and ETA. Hidden when
+/// standard error is not a terminal.
+pub struct FitProgress {
+    bar: ProgressBar,
+    last_validation: String,
+}
+
+impl FitProgress {
+    /// A bar titled `label`.
+    pub fn new(label: &str) -> Self {
+        let bar = ProgressBar::new(0);
+        let style = ProgressStyle::with_template(
+            "{prefix:.bold} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} steps  ETA {eta}  {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_prefix(label.to_string());
+        bar.enable_steady_tick(Duration::from_millis(500));
+        Self {
+            bar,
+            last_validation: String::new(),
+        }
+    }
+}
+
+impl FitObserver for FitProgress {
+    fn on_start(&mut self, done: usize, total: usize) {
+        self.bar.set_length(total as u64);
+        self.bar.set_position(done as u64);
+        self.bar.reset_eta();
+    }
+
+    fn on_step(&mut self, r: &StepRecord, eps: f64) {
+        self.bar.set_position(r.step as u64 + 1);
+        self.bar.set_message(format!(
+            "loss {:.4}  {eps:.1} ex/s{}",
+            r.loss, self.last_validation
+        ));
+    }
+
+    fn on_validation(&mut self, r: &ValidationRecord) {
+        let scores: Vec<String> = r
+            .scores
+            .iter()
+            .map(|s| format!("{:?} {:.4}", s.role, s.score).to_lowercase())
+            .collect();
+        self.last_validation = format!("  | val {} {}", r.metric, scores.join(", "));
+        self.bar.println(format!(
+            "epoch {}: validation {} {}",
+            r.epoch + 1,
+            r.metric,
+            scores.join(", ")
+        ));
+    }
+
+    fn on_finish(&mut self) {
+        self.bar.finish();
+    }
+}
+
+/// A fine-tuning run into a folder (see the module's documentation for its layout).
+pub struct Fit<'a> {
+    space: &'a dyn SearchSpace,
+    task: &'a Task,
+    train: &'a EncodedDataset,
+    validation: Option<&'a EncodedDataset>,
+    config: FitConfig,
+    meta: serde_json::Value,
+    out: PathBuf,
+    tokenizer_from: Option<PathBuf>,
+    observer: Option<Box<dyn FitObserver + 'a>>,
+    stop_after: Option<usize>,
+}
+
+impl<'a> Fit<'a> {
+    /// A run training sub-networks of `space` on `train` for `task`, into folder `out`.
+    pub fn new(
+        space: &'a dyn SearchSpace,
+        task: &'a Task,
+        train: &'a EncodedDataset,
+        config: FitConfig,
+        out: &Path,
+    ) -> Self {
+        Self {
+            space,
+            task,
+            train,
+            validation: None,
+            config,
+            meta: serde_json::Value::Null,
+            out: out.to_path_buf(),
+            tokenizer_from: None,
+            observer: None,
+            stop_after: None,
+        }
+    }
+
+    /// Validates after each epoch on `data`.
+    pub fn validation(mut self, data: &'a EncodedDataset) -> Self {
+        self.validation = Some(data);
+        self
+    }
+
+    /// Records `meta` in `train.json` (and refuses to resume a folder recorded otherwise).
+    pub fn meta(mut self, meta: serde_json::Value) -> Self {
+        self.meta = meta;
+        self
+    }
+
+    /// Copies the tokenizer files of folder `dir` into every checkpoint.
+    pub fn tokenizer_from(mut self, dir: &Path) -> Self {
+        self.tokenizer_from = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Reports progress to `observer`.
+    pub fn observer(mut self, observer: impl FitObserver + 'a) -> Self {
+        self.observer = Some(Box::new(observer));
+        self
+    }
+
+    /// Stops after `steps` steps in all without a checkpoint, as a killed process would.
+    pub fn stop_after(mut self, steps: usize) -> Self {
+        self.stop_after = Some(steps);
+        self
+    }
+
+    fn settings(&self) -> Result<FitSettings> {
+        let c = &self.config;
+        if c.train.batch_size == 0 || c.eval_batch_size == 0 {
+            return Err(TrainError::Settings(
+                "batch sizes must be at least 1".into(),
+            ));
+        }
+        if c.train.epochs == 0 || c.max_steps == Some(0) {
+            return Err(TrainError::Settings(
+                "at least one epoch and one step are needed".into(),
+            ));
+        }
+        if self.train.is_empty() {
+            return Err(TrainError::Settings(format!(
+                "the {} training split is empty",
+                self.task.name
+            )));
+        }
+        let steps_per_epoch = self.train.len().div_ceil(c.train.batch_size);
+        let planned = steps_per_epoch * c.train.epochs;
+        Ok(FitSettings {
+            fit: c.clone(),
+            meta: self.meta.clone(),
+            train_examples: self.train.len(),
+            validation_examples: self.validation.map_or(0, EncodedDataset::len),
+            steps_per_epoch,
+            total_steps: c.max_steps.map_or(planned, |m| m.min(planned)),
+        })
+    }
+
+    /// Trains `net` (on an autodiff device, loaded with the task's head), resuming the folder's
+    /// last checkpoint if there is one.
+    pub fn run(mut self, mut net: SuperNet) -> Result<FitReport> {
+        let settings = self.settings()?;
+        fs::create_dir_all(&self.out).map_err(|e| TrainError::checkpoint(&self.out, e))?;
+        let settings_path = self.out.join("train.json");
+        if settings_path.exists() {
+            let text = fs::read_to_string(&settings_path)
+                .map_err(|e| TrainError::checkpoint(&settings_path, e))?;
+            let old: FitSettings = serde_json::from_str(&text)
+                .map_err(|e| TrainError::checkpoint(&settings_path, e))?;
+            if old != settings {
+                return Err(TrainError::Settings(format!(
+                    "{} holds a run with other settings; use another folder or the same settings",
+                    self.out.display()
+                )));
+            }
+        } else {
+            write_atomic(&settings_path, &to_json(&settings)?)?;
+        }
+        recover(&self.out)?;
+
+        let total = settings.total_steps;
+        let mut trainer = Trainer::new(self.config.train.clone(), total)?;
+        let last = self.out.join("last");
+        let metrics_path = self.out.join("metrics.jsonl");
+        let (mut state, resumed) = if last.join("state.json").exists() {
+            let state = load_checkpoint(&last, &mut net, &mut trainer)?;
+            (state, true)
+        } else {
+            let state = FitState {
+                trainer: trainer.state(),
+                epoch: 0,
+                position: 0,
+                metrics_len: 0,
+                seconds: 0.0,
+                examples: 0,
+                best: None,
+                history: Vec::new(),
+            };
+            (state, false)
+        };
+        // The log keeps what the checkpoint had seen; later lines are replayed.
+        let mut metrics = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&metrics_path)
+            .map_err(|e| TrainError::checkpoint(&metrics_path, e))?;
+        metrics
+            .set_len(state.metrics_len)
+            .map_err(|e| TrainError::checkpoint(&metrics_path, e))?;
+
+        let scorer = match self.validation {
+            Some(v) => Some(Scorer::new(
+                self.task,
+                v,
+                net.config(),
+                &net.device().clone().inner(),
+                self.config.eval_batch_size,
+            )?),
+            None => None,
+        };
+        let validated: Vec<(Role, lopper_core::Subnet)> = {
+            let mut v = vec![(Role::Largest, self.space.decode(&self.space.largest())?)];
+            if self.config.train.strategy != "standard" {
+                v.push((Role::Smallest, self.space.decode(&self.space.smallest())?));
+            }
+            v
+        };
+
+        if let Some(o) = self.observer.as_mut() {
+            o.on_start(state.trainer.step, total);
+        }
+        let mut session_train = Duration::ZERO;
+        let mut session_examples = 0u64;
+        let bs = self.config.train.batch_size;
+        let mut finished = true;
+        'epochs: while trainer.step_count() < total {
+            let epoch = state.epoch;
+            let batches = self
+                .train
+                .shuffled_batches(bs, self.config.data_seed, epoch as u64)?
+                .skip(state.position);
+            for b in batches {
+                if trainer.step_count() >= total {
+                    break;
+                }
+                if self.stop_after.is_some_and(|s| trainer.step_count() >= s) {
+                    finished = false;
+                    break 'epochs;
+                }
+                let t0 = Instant::now();
+                let (batch, targets) = model_batch(&b, net.config(), &net.device().clone())?;
+                let targets = targets.ok_or_else(|| {
+                    TrainError::Settings(format!(
+                        "the {} training split has unlabelled examples",
+                        self.task.name
+                    ))
+                })?;
+                let record =
+                    trainer.train_step(&mut net, self.space, &batch, &targets, b.num_choices)?;
+                let dt = t0.elapsed();
+                session_train += dt;
+                session_examples += b.len() as u64;
+                state.seconds += dt.as_secs_f64();
+                state.examples += b.len() as u64;
+                state.position += 1;
+                let eps = session_examples as f64 / session_train.as_secs_f64().max(1e-9);
+                let line = step_line(&record, epoch, eps, dt.as_secs_f64());
+                writeln!(metrics, "{line}")
+                    .map_err(|e| TrainError::checkpoint(&metrics_path, e))?;
+                if let Some(o) = self.observer.as_mut() {
+                    o.on_step(&record, eps);
+                }
+                let step = trainer.step_count();
+                let epoch_done = state.position >= settings.steps_per_epoch || step >= total;
+                if !epoch_done
+                    && self.config.checkpoint_every > 0
+                    && step % self.config.checkpoint_every == 0
+                {
+                    state.trainer = trainer.state();
+                    self.checkpoint(&net, &trainer, &mut state, &mut metrics)?;
+                }
+            }
+            // The epoch is over (or the step budget spent): validate, keep the best, checkpoint.
+            if let Some(scorer) = &scorer {
+                let v = validate(scorer, &net, &validated, state.epoch, trainer.step_count())?;
+                let line = serde_json::to_value(&v)
+                    .map(|mut j| {
+                        j["kind"] = "validation".into();
+                        j
+                    })
+                    .map_err(|e| TrainError::checkpoint(&metrics_path, e))?;
+                writeln!(metrics, "{line}")
+                    .map_err(|e| TrainError::checkpoint(&metrics_path, e))?;
+                if let Some(o) = self.observer.as_mut() {
+                    o.on_validation(&v);
+                }
+                if let Some(score) = v.largest()
+                    && state.best.is_none_or(|(_, b)| score > b || b.is_nan())
+                {
+                    state.best = Some((state.epoch, score));
+                    self.write_model(&net, &self.out.join("best"))?;
+                }
+                state.history.push(v);
+            }
+            state.epoch += 1;
+            state.position = 0;
+            state.trainer = trainer.state();
+            self.checkpoint(&net, &trainer, &mut state, &mut metrics)?;
+        }
+        if let Some(o) = self.observer.as_mut() {
+            o.on_finish();
+        }
+        Ok(FitReport {
+            resumed,
+            finished,
+            steps: trainer.step_count(),
+            history: state.history.clone(),
+            best: state.best,
+            train_seconds: state.seconds,
+            examples_per_second: state.examples as f64 / state.seconds.max(1e-9),
+            net,
+        })
+    }
+
+    /// Writes the network in the Hugging Face layout (with the tokenizer) into `dir`, replacing
+    /// it whole.
+    fn write_model(&self, net: &SuperNet, dir: &Path) -> Result<()> {
+        let tmp = with_suffix(dir, ".new");
+        remove_dir(&tmp)?;
+        lopper_model::export(&net.valid(), &tmp, self.tokenizer_from.as_deref())?;
+        swap_in(&tmp, dir)
+    }
+
+    fn checkpoint(
+        &self,
+        net: &SuperNet,
+        trainer: &Trainer,
+        state: &mut FitState,
+        metrics: &mut File,
+    ) -> Result<()> {
+        let metrics_path = self.out.join("metrics.jsonl");
+        metrics
+            .sync_data()
+            .map_err(|e| TrainError::checkpoint(&metrics_path, e))?;
+        state.metrics_len = metrics
+            .metadata()
+            .map_err(|e| TrainError::checkpoint(&metrics_path, e))?
+            .len();
+        let last = self.out.join("last");
+        let tmp = with_suffix(&last, ".new");
+        remove_dir(&tmp)?;
+        lopper_model::export(&net.valid(), &tmp, self.tokenizer_from.as_deref())?;
+        let weights = tmp.join("weights.bpk");
+        let mut store = BurnpackStore::from_file(&weights).overwrite(true);
+        net.weights()
+            .save_into(&mut store)
+            .map_err(|e| TrainError::checkpoint(&weights, format!("{e:?}")))?;
+        trainer.save_optimizer(&tmp.join("optimizer.bpk"))?;
+        let state_path = tmp.join("state.json");
+        fs::write(&state_path, to_json(state)?)
+            .map_err(|e| TrainError::checkpoint(&state_path, e))?;
+        sync_dir_files(&tmp)?;
+        swap_in(&tmp, &last)
+    }
+}
+
+/// A step's line of the metrics log. Each member's sub-network is written compactly: per
+/// layer the kept heads and units as ranges (`"0-5,8"`), `null` for a dropped layer.
+fn step_line(r: &StepRecord, epoch: usize, eps: f64, seconds: f64) -> serde_json::Value {
+    let members: Vec<serde_json::Value> = r
+        .members
+        .iter()
+        .map(|m| {
+            let kept: Vec<serde_json::Value> = m
+                .subnet
+                .layers()
+                .iter()
+                .map(|l| match l {
+                    Some(k) => serde_json::json!([ranges(&k.heads), ranges(&k.units)]),
+                    None => serde_json::Value::Null,
+                })
+                .collect();
+            serde_json::json!({
+                "role": m.role,
+                "loss_kind": m.loss_kind,
+                "loss": m.loss,
+                "summary": m.summary,
+                "heads": m.heads,
+                "units": m.units,
+                "kept": kept,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "kind": "step",
+        "epoch": epoch,
+        "step": r.step,
+        "lr": r.lr,
+        "loss": r.loss,
+        "examples_per_second": eps,
+        "step_seconds": seconds,
+        "members": members,
+    })
+}
+
+/// Ascending indices as ranges: `[0, 1, 2, 5, 7, 8]` → `"0-2,5,7-8"`.
+pub(crate) fn ranges(indices: &[usize]) -> String {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < indices.len() {
+        let start = indices[i];
+        let mut end = start;
+        while i + 1 < indices.len() && indices[i + 1] == end + 1 {
+            i += 1;
+            end = indices[i];
+        }
+        out.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    out.join(",")
+}
+
+fn validate(
+    scorer: &Scorer,
+    net: &SuperNet,
+    subnets: &[(Role, lopper_core::Subnet)],
+    epoch: usize,
+    step: usize,
+) -> Result<ValidationRecord> {
+    let t0 = Instant::now();
+    let eval_net = net.valid();
+    let mut scores = Vec::new();
+    let mut metric = String::new();
+    for (role, subnet) in subnets {
+        let e = scorer.score(&eval_net, subnet)?;
+        metric = e.metric.name().to_string();
+        scores.push(SubnetScore {
+            role: *role,
+            summary: subnet.to_string(),
+            score: e.score,
+            values: e
+                .values
+                .iter()
+                .map(|(m, v)| (m.name().to_string(), *v))
+                .collect(),
+        });
+    }
+    Ok(ValidationRecord {
+        epoch,
+        step,
+        metric,
+        scores,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+fn load_checkpoint(dir: &Path, net: &mut SuperNet, trainer: &mut Trainer) -> Result<FitState> {
+    let state_path = dir.join("state.json");
+    let text =
+        fs::read_to_string(&state_path).map_err(|e| TrainError::checkpoint(&state_path, e))?;
+    let state: FitState =
+        serde_json::from_str(&text).map_err(|e| TrainError::checkpoint(&state_path, e))?;
+    let weights = dir.join("weights.bpk");
+    let mut store = BurnpackStore::from_file(&weights);
+    let mut w = net.weights().clone();
+    let applied = w
+        .load_from(&mut store)
+        .map_err(|e| TrainError::checkpoint(&weights, format!("{e:?}")))?;
+    if !applied.errors.is_empty() || !applied.missing.is_empty() {
+        return Err(TrainError::checkpoint(
+            &weights,
+            format!(
+                "does not fit the network: {} missing tensors, errors {:?}",
+                applied.missing.len(),
+                applied.errors
+            ),
+        ));
+    }
+    net.set_weights(w);
+    trainer.load_optimizer(&dir.join("optimizer.bpk"))?;
+    trainer.restore(state.trainer.clone());
+    Ok(state)
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string_pretty(value)
+        .map_err(|e| TrainError::Settings(format!("cannot write the run's state: {e}")))
+}
+
+fn with_suffix(dir: &Path, suffix: &str) -> PathBuf {
+    let mut s = dir.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+fn remove_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        fs::remove_dir_all(dir).map_err(|e| TrainError::checkpoint(dir, e))?;
+    }
+    Ok(())
+}
+
+/// Replaces `dir` by the complete folder `tmp`: `dir` → `dir.old`, `tmp` → `dir`, then the old
+/// one is removed. A crash in between leaves `dir.old`, which [`recover`] puts back.
+fn swap_in(tmp: &Path, dir: &Path) -> Result<()> {
+    let old = with_suffix(dir, ".old");
+    remove_dir(&old)?;
+    if dir.exists() {
+        fs::rename(dir, &old).map_err(|e| TrainError::checkpoint(dir, e))?;
+    }
+    fs::rename(tmp, dir).map_err(|e| TrainError::checkpoint(dir, e))?;
+    remove_dir(&old)
+}
+
+/// Undoes a swap that a crash interrupted, and drops half-written folders.
+fn recover(out: &Path) -> Result<()> {
+    for name in ["last", "best"] {
+        let dir = out.join(name);
+        let old = with_suffix(&dir, ".old");
+        if !dir.exists() && old.exists() {
+            fs::rename(&old, &dir).map_err(|e| TrainError::checkpoint(&dir, e))?;
+        }
+        remove_dir(&with_suffix(&dir, ".new"))?;
+        remove_dir(&old)?;
+    }
+    Ok(())
+}
+
+fn sync_dir_files(dir: &Path) -> Result<()> {
+    let entries = fs::read_dir(dir).map_err(|e| TrainError::checkpoint(dir, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| TrainError::checkpoint(dir, e))?.path();
+        if path.is_file() {
+            File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| TrainError::checkpoint(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let tmp = with_suffix(path, ".tmp");
+    let mut f = File::create(&tmp).map_err(|e| TrainError::checkpoint(&tmp, e))?;
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| TrainError::checkpoint(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| TrainError::checkpoint(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ranges;
+
+    #[test]
+    fn indices_print_as_ranges() {
+        assert_eq!(ranges(&[0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
+        assert_eq!(ranges(&[3]), "3");
+        assert_eq!(ranges(&[]), "");
+        assert_eq!(ranges(&(0..1536).collect::<Vec<_>>()), "0-1535");
+    }
+}
