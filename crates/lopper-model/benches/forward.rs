@@ -8,8 +8,6 @@
 // A benchmark panics on a broken setup by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use burn::tensor::Device;

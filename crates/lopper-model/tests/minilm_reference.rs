@@ -9,9 +9,8 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 
-use common::{fixture, max_diff, root, rows};
+use common::{fixture, max_diff, rows};
 use lopper_core::Subnet;
 use lopper_data::TextTokenizer;
 use lopper_model::{Batch, Mode, Pooling, SuperNet, l2_normalize, pool};

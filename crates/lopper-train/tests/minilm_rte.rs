@@ -84,7 +84,7 @@ fn every_strategy_lowers_the_loss_on_real_rte_and_its_checkpoint_reloads() {
         // Strategies that train the full network every step bring its loss down by a tenth in
         // four steps; `linear-random` (the full network in half of these steps) and `random`
         // (a panel of other draws) more slowly, but down all the same.
-        let factor = if ["random", "linear-random"].contains(&strategy.as_ref()) {
+        let factor = if ["random", "linear-random"].contains(&strategy) {
             1.0
         } else {
             0.9

@@ -1,0 +1,195 @@
+//! `lopper train` and `lopper split` as a user runs them, on a tiny BERT (the reference
+//! fixture without a head, given a word-piece vocabulary) and the RTE fixture in the GLUE
+//! layout.
+
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const VOCAB: &[&str] = &[
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", ".", ",", "the", "won", "is", "in", "a", "workers", "was",
+    "team", "storm", "school", "river", "law", "honey", "hired", "he", "floods", "firm", "film",
+    "doctor", "coast", "car", "bees", "awards", "anna", "lost", "missed",
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn glue() -> String {
+    root()
+        .join("crates/lopper-data/tests/fixtures/glue")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The tiny BERT of the reference fixtures, with a vocabulary.
+fn tiny_model(dir: &Path) -> String {
+    let src = root().join("tests/fixtures/reference/tiny-bert");
+    let dst = dir.join("tiny-bert");
+    fs::create_dir_all(&dst).unwrap();
+    for f in ["config.json", "model.safetensors"] {
+        fs::copy(src.join(f), dst.join(f)).unwrap();
+    }
+    fs::write(dst.join("vocab.txt"), VOCAB.join("\n")).unwrap();
+    dst.to_string_lossy().into_owned()
+}
+
+fn lopper(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lopper"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn train_writes_a_run_scores_the_test_split_and_resumes_when_run_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let out = tmp.path().join("run");
+    let out_s = out.to_string_lossy().into_owned();
+    let glue = glue();
+    let args = [
+        "train",
+        "--task",
+        "rte",
+        "--data",
+        &glue,
+        "--model",
+        &model,
+        "--strategy",
+        "sandwich",
+        "--out",
+        &out_s,
+        "--epochs",
+        "2",
+        "--batch-size",
+        "2",
+        "--max-len",
+        "32",
+        "--lr",
+        "1e-3",
+        "--quiet",
+    ];
+    let o = lopper(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    // 10 RTE fixture rows: 7 train (4 steps an epoch), 3 validation; the 3 dev rows are the test.
+    assert!(
+        stdout.contains("epoch 1  step 4  validation accuracy: largest"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("epoch 2  step 8"), "{stdout}");
+    assert!(stdout.contains("8 steps"), "{stdout}");
+    assert!(stdout.contains("test (3 examples, the official dev split) largest: accuracy"));
+    assert!(stdout.contains("smallest: accuracy"), "{stdout}");
+    for f in [
+        "train.json",
+        "metrics.jsonl",
+        "test.json",
+        "last/model.safetensors",
+        "last/config.json",
+        "last/vocab.txt",
+        "last/optimizer.bpk",
+        "best/model.safetensors",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let settings: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("train.json")).unwrap()).unwrap();
+    assert_eq!(settings["meta"]["task"], "rte");
+    assert_eq!(settings["meta"]["split"]["protocol"], "paper");
+    assert_eq!(settings["fit"]["train"]["strategy"], "sandwich");
+    let weights = fs::read(out.join("last/model.safetensors")).unwrap();
+
+    // Run again: nothing left to train, the same weights.
+    let o = lopper(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("(resumed)"));
+    assert_eq!(
+        fs::read(out.join("last/model.safetensors")).unwrap(),
+        weights
+    );
+
+    // Other settings on the folder: one error line, exit 2.
+    let mut other = args.to_vec();
+    other[8] = "full";
+    let o = lopper(&other);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.starts_with("lopper: error:") && err.contains("other settings"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn bad_train_flags_are_one_error_line_and_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let out = tmp.path().join("run").to_string_lossy().into_owned();
+    let glue = glue();
+    let missing = tmp.path().join("nowhere").to_string_lossy().into_owned();
+    let cases: [(&[&str], &str); 5] = [
+        (&["--strategy", "nope"], "unknown strategy `nope`"),
+        (&["--task", "nope"], "unknown task `nope`"),
+        (&["--space", "huge"], "--space"),
+        (&["--data", &missing], "no such folder"),
+        (&["--model", &missing], "nowhere"),
+    ];
+    for (change, expected) in cases {
+        let mut args = vec![
+            "train", "--task", "rte", "--data", &glue, "--model", &model, "--out", &out, "--quiet",
+        ];
+        for pair in change.chunks(2) {
+            match args.iter().position(|a| *a == pair[0]) {
+                Some(i) => args[i + 1] = pair[1],
+                None => args.extend_from_slice(pair),
+            }
+        }
+        let o = lopper(&args);
+        assert_eq!(o.status.code(), Some(2), "{change:?}");
+        let err = text(&o.stderr);
+        assert!(err.starts_with("lopper: error:"), "{change:?}: {err}");
+        assert!(err.contains(expected), "{change:?}: {err}");
+    }
+}
+
+#[test]
+fn split_writes_the_sets_train_uses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("split");
+    let out_s = out.to_string_lossy().into_owned();
+    let o = lopper(&["split", "--task", "rte", "--data", &glue(), "--out", &out_s]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let lines = |f: &str| fs::read_to_string(out.join(f)).unwrap().lines().count();
+    assert_eq!(
+        (
+            lines("train.jsonl"),
+            lines("validation.jsonl"),
+            lines("test.jsonl")
+        ),
+        (7, 3, 3)
+    );
+    let first: serde_json::Value = serde_json::from_str(
+        fs::read_to_string(out.join("train.jsonl"))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(first["text"].is_string() && first["pair"].is_string());
+    assert!(first["label"]["Class"].is_u64());
+    let record: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("split.json")).unwrap()).unwrap();
+    assert_eq!(record["seed"], 0);
+    assert_eq!(record["official_train"], 10);
+}

@@ -1,0 +1,116 @@
+//! Examples per second of one training step of each strategy: all-MiniLM-L6-v2 with a 2-class
+//! head, batch 8 × length 128 (seeded random ids, all attended), the SMALL space, AdamW. Every
+//! member runs sliced. The members each timed step trained are written as JSON so that
+//! `scripts/reference/bench_train_torch.py` times exactly the same steps in PyTorch, where the
+//! reference masks.
+//!
+//!     cargo bench -p lopper-train --bench train_step [-- REPS [PLANS.json]]
+//!
+//! REPS (default 5) timed steps per strategy after one warm-up; PLANS.json defaults to
+//! `target/train_step_plans.json`.
+
+// A benchmark panics on a broken setup by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Instant;
+
+use burn::tensor::{Int, Tensor, TensorData};
+use lopper_core::seeded_rng;
+use lopper_model::{Batch, EncoderConfig, HeadKind, SuperNet};
+use lopper_space::{SpaceConfig, SpaceKind};
+use lopper_train::{STRATEGIES, Targets, TrainConfig, Trainer};
+use rand::RngExt;
+
+const BATCH: usize = 8;
+const LEN: usize = 128;
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let reps: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(5);
+    let plans_path = args.get(1).cloned().unwrap_or_else(|| {
+        lopper_testkit::assets::workspace_root()
+            .join("target/train_step_plans.json")
+            .to_string_lossy()
+            .into_owned()
+    });
+    let dir = lopper_testkit::assets::minilm().unwrap();
+    let device = lopper_model::default_device().autodiff();
+    let config = EncoderConfig::from_file(&dir.join("config.json"))
+        .unwrap()
+        .with_head(HeadKind::SequenceClassification, 2);
+    let mut rng = seeded_rng(0);
+    let ids: Vec<Vec<u32>> = (0..BATCH)
+        .map(|_| (0..LEN).map(|_| rng.random_range(1000..30_000)).collect())
+        .collect();
+    let labels: Vec<i64> = (0..BATCH as i64).map(|i| i % 2).collect();
+    let batch = Batch::new(&ids, None, None, &config, &device).unwrap();
+    let targets = Targets::Classes(Tensor::<1, Int>::from_data(
+        TensorData::new(labels.clone(), [BATCH]),
+        &device,
+    ));
+    let space = SpaceConfig::new(SpaceKind::Small)
+        .build(config.arch())
+        .unwrap();
+    println!(
+        "one training step, all-MiniLM-L6-v2, batch {BATCH} x length {LEN}, SMALL space, {reps} timed steps after 1 warm-up (median)"
+    );
+    println!(
+        "{:<14} {:>8} {:>10} {:>12}",
+        "strategy", "members", "step (s)", "examples/s"
+    );
+    let mut plans = serde_json::Map::new();
+    let mut results = serde_json::Map::new();
+    for name in STRATEGIES {
+        let (mut net, _) = SuperNet::load_with_config(&dir, config.clone(), &device, 0).unwrap();
+        let cfg = TrainConfig {
+            strategy: name.into(),
+            seed: 1,
+            ..TrainConfig::default()
+        };
+        let mut trainer = Trainer::new(cfg, 2 * (reps + 1)).unwrap();
+        trainer
+            .train_step(&mut net, space.as_ref(), &batch, &targets, 1)
+            .unwrap();
+        let mut times = Vec::new();
+        let mut steps = Vec::new();
+        let mut members = 0;
+        for _ in 0..reps {
+            let t0 = Instant::now();
+            let r = trainer
+                .train_step(&mut net, space.as_ref(), &batch, &targets, 1)
+                .unwrap();
+            times.push(t0.elapsed().as_secs_f64());
+            members += r.members.len();
+            steps.push(serde_json::json!(
+                r.members
+                    .iter()
+                    .map(|m| serde_json::json!({"loss": m.loss_kind, "subnet": m.subnet}))
+                    .collect::<Vec<_>>()
+            ));
+        }
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        println!(
+            "{name:<14} {:>8.1} {median:>10.3} {:>12.2}",
+            members as f64 / reps as f64,
+            BATCH as f64 / median
+        );
+        plans.insert(name.to_string(), serde_json::Value::Array(steps));
+        results.insert(name.to_string(), serde_json::json!(BATCH as f64 / median));
+    }
+    let doc = serde_json::json!({
+        "batch": BATCH,
+        "length": LEN,
+        "seed": 0,
+        "labels": labels,
+        "input_ids": ids,
+        "strategies": plans,
+        "lopper_examples_per_second": results,
+        "backend": format!("{device:?}"),
+    });
+    std::fs::write(&plans_path, serde_json::to_string(&doc).unwrap()).unwrap();
+    println!("plans: {plans_path}");
+}
