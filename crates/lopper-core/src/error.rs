@@ -18,7 +18,7 @@ pub enum CoreError {
     /// No plugin of that name is linked in.
     #[error("unknown {kind} `{name}`; known {kind}s: {}", known.join(", "))]
     UnknownPlugin {
-        /// `optimizer` or `scheduler`.
+        /// `optimizer`, `scheduler`, `objective`, …
         kind: String,
         /// The name asked for.
         name: String,
@@ -28,7 +28,7 @@ pub enum CoreError {
     /// Two linked plugins registered the same name.
     #[error("{count} {kind} plugins are registered as `{name}`; refusing to pick one")]
     DuplicatePlugin {
-        /// `optimizer` or `scheduler`.
+        /// `optimizer`, `scheduler`, `objective`, …
         kind: String,
         /// The contested name.
         name: String,

@@ -34,6 +34,7 @@ pub use optimizer::{
     optimizer_plugins, save_optimizer,
 };
 pub use point::{Dim, Domain, Point};
+pub use registry::find_plugin;
 pub use rng::{SeededRng, seeded_rng};
 pub use scheduler::{
     Decision, Scheduler, SchedulerPlugin, SchedulerSpec, build_scheduler, load_scheduler,

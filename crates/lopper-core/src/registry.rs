@@ -56,3 +56,16 @@ pub(crate) fn resolve_unique<'a, T>(
         }),
     }
 }
+
+/// The one item of `items` named `name`, for a registry of `kind` (`optimizer`, `scheduler`,
+/// `objective`, …): [`CoreError::UnknownPlugin`] listing the known names when there is none,
+/// [`CoreError::DuplicatePlugin`] when several share it. Crates that keep a plugin registry
+/// of their own look names up with it, so every registry answers alike.
+pub fn find_plugin<'a, T>(
+    kind: &str,
+    items: &[&'a T],
+    name: &str,
+    name_of: impl Fn(&T) -> &str,
+) -> Result<&'a T, CoreError> {
+    resolve_unique(items, name, name_of).map_err(|l| l.for_kind(kind))
+}
