@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod csvio;
 mod embed;
 mod moo;
+mod search;
 mod train;
 
 /// Structural pruning of pre-trained language models by multi-objective neural architecture
@@ -75,6 +76,12 @@ enum Command {
     /// the paper's strategies; writes checkpoints and a metrics log, and resumes when run
     /// again on the same --out folder.
     Train(Box<train::TrainArgs>),
+    /// Search a trained super-network (a `lopper train` run) for the Pareto set of
+    /// sub-networks; writes the trial log, the front (CSV, JSON, scored on the test set too)
+    /// and the hypervolume trace, and resumes when run again on the same --out folder.
+    Search(Box<search::SearchArgs>),
+    /// List the registered objectives (for `lopper search --objectives`).
+    Objectives,
     /// Write the train / validation / test sets a protocol makes of a task as JSONL, so that
     /// other tools can use exactly the examples `lopper train` uses.
     Split(train::SplitArgs),
@@ -183,6 +190,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo { budget, seed } => demo(budget, seed),
         Command::Train(args) => train::run(&args),
         Command::Split(args) => train::split(&args),
+        Command::Search(args) => search::run(&args),
+        Command::Objectives => {
+            for p in lopper::prune::objective_plugins() {
+                println!("{:<10} {}", p.name, p.summary);
+            }
+            Ok(())
+        }
     }
 }
 

@@ -173,7 +173,7 @@ pub fn split(args: &SplitArgs) -> Result<()> {
     Ok(())
 }
 
-fn read_splits(
+pub(crate) fn read_splits(
     source: TaskSource,
     data: &std::path::Path,
     protocol: ProtocolArg,

@@ -193,3 +193,102 @@ fn split_writes_the_sets_train_uses() {
     assert_eq!(record["seed"], 0);
     assert_eq!(record["official_train"], 10);
 }
+
+#[test]
+fn search_writes_the_front_of_a_trained_run_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let run = tmp.path().join("run").to_string_lossy().into_owned();
+    let glue = glue();
+    let o = lopper(&[
+        "train",
+        "--task",
+        "rte",
+        "--data",
+        &glue,
+        "--model",
+        &model,
+        "--strategy",
+        "sandwich",
+        "--out",
+        &run,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "2",
+        "--max-len",
+        "32",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = tmp.path().join("search");
+    let out_s = out.to_string_lossy().into_owned();
+    let args = [
+        "search",
+        "--train-run",
+        &run,
+        "--optimizer",
+        "random",
+        "--objectives",
+        r#"error,params={"count":"dense"}"#,
+        "--budget",
+        "10",
+        "--out",
+        &out_s,
+        "--quiet",
+    ];
+    let o = lopper(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    assert!(stdout.contains("10 evaluations"), "{stdout}");
+    let csv = fs::read_to_string(out.join("front.csv")).unwrap();
+    assert!(
+        csv.starts_with("id,subnet,error,params,test_error\n"),
+        "{csv}"
+    );
+    assert!(csv.lines().count() >= 2);
+    let front: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("front.json")).unwrap()).unwrap();
+    assert_eq!(front["objectives"][1]["name"], "params");
+    assert_eq!(front["reference_point"], serde_json::json!([1.0, 1.0]));
+    assert_eq!(
+        fs::read_to_string(out.join("hypervolume.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        11
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("search/trials.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        10
+    );
+    // Again: everything is replayed from the run folder, nothing re-evaluated.
+    let o = lopper(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("10 replayed"),
+        "{}",
+        text(&o.stdout)
+    );
+    assert_eq!(fs::read_to_string(out.join("front.csv")).unwrap(), csv);
+    // An unknown objective: one error line naming the known ones, exit 2.
+    let o = lopper(&[
+        "search",
+        "--train-run",
+        &run,
+        "--objectives",
+        "error,size",
+        "--out",
+        &out_s,
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("unknown objective `size`") && err.contains("latency"),
+        "{err}"
+    );
+}
