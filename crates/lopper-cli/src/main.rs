@@ -10,6 +10,7 @@ mod csvio;
 mod embed;
 mod moo;
 mod search;
+mod select;
 mod train;
 
 /// Structural pruning of pre-trained language models by multi-objective neural architecture
@@ -80,6 +81,9 @@ enum Command {
     /// sub-networks; writes the trial log, the front (CSV, JSON, scored on the test set too)
     /// and the hypervolume trace, and resumes when run again on the same --out folder.
     Search(Box<search::SearchArgs>),
+    /// Pick one sub-network of a search's front by a budget (parameters, latency, MACs, or
+    /// error increase) and print it as JSON.
+    Select(select::SelectArgs),
     /// List the registered objectives (for `lopper search --objectives`).
     Objectives,
     /// Write the train / validation / test sets a protocol makes of a task as JSONL, so that
@@ -191,6 +195,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => train::run(&args),
         Command::Split(args) => train::split(&args),
         Command::Search(args) => search::run(&args),
+        Command::Select(args) => select::run(&args),
         Command::Objectives => {
             for p in lopper::prune::objective_plugins() {
                 println!("{:<10} {}", p.name, p.summary);

@@ -274,6 +274,35 @@ fn search_writes_the_front_of_a_trained_run_and_resumes() {
         text(&o.stdout)
     );
     assert_eq!(fs::read_to_string(out.join("front.csv")).unwrap(), csv);
+    // Pick from the front: the lowest error within a size budget, or the smallest within an
+    // error budget.
+    let members = front["front"].as_array().unwrap();
+    let o = lopper(&["select", &out_s, "--max-params", "1.0"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let chosen: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let best = members
+        .iter()
+        .map(|m| m["values"][0].as_f64().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(chosen["values"][0].as_f64().unwrap(), best);
+    let o = lopper(&["select", &out_s, "--max-error-increase", "1.0"]);
+    let chosen: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let smallest = members
+        .iter()
+        .map(|m| m["values"][1].as_f64().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(chosen["values"][1].as_f64().unwrap(), smallest);
+    for (flags, expected) in [
+        (vec!["--max-params", "0.0"], "fits the budget"),
+        (vec!["--max-latency-ms", "5"], "no `latency` objective"),
+        (vec![], "give a budget"),
+    ] {
+        let mut a = vec!["select", out_s.as_str()];
+        a.extend(flags);
+        let o = lopper(&a);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(text(&o.stderr).contains(expected), "{}", text(&o.stderr));
+    }
     // An unknown objective: one error line naming the known ones, exit 2.
     let o = lopper(&[
         "search",
