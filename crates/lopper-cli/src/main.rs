@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod csvio;
 mod embed;
+mod export;
 mod moo;
 mod search;
 mod select;
@@ -84,6 +85,9 @@ enum Command {
     /// Pick one sub-network of a search's front by a budget (parameters, latency, MACs, or
     /// error increase) and print it as JSON.
     Select(select::SelectArgs),
+    /// Write a dense pruned model of one sub-network (safetensors with per-layer shapes,
+    /// config.json, tokenizer files), loadable by every command that takes --model.
+    Export(export::ExportArgs),
     /// List the registered objectives (for `lopper search --objectives`).
     Objectives,
     /// Write the train / validation / test sets a protocol makes of a task as JSONL, so that
@@ -196,6 +200,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Split(args) => train::split(&args),
         Command::Search(args) => search::run(&args),
         Command::Select(args) => select::run(&args),
+        Command::Export(args) => export::run(&args),
         Command::Objectives => {
             for p in lopper::prune::objective_plugins() {
                 println!("{:<10} {}", p.name, p.summary);

@@ -303,6 +303,69 @@ fn search_writes_the_front_of_a_trained_run_and_resumes() {
         assert_eq!(o.status.code(), Some(2));
         assert!(text(&o.stderr).contains(expected), "{}", text(&o.stderr));
     }
+    // Export the chosen member: the dense model embeds exactly as the sub-network inside the
+    // trained super-network does.
+    let selected = tmp.path().join("selected.json");
+    let o = lopper(&["select", &out_s, "--max-params", "1.0"]);
+    fs::write(&selected, &o.stdout).unwrap();
+    let spec = format!("@{}", selected.display());
+    let dense = tmp.path().join("dense").to_string_lossy().into_owned();
+    let best = format!("{run}/best");
+    let o = lopper(&[
+        "export", "--model", &best, "--subnet", &spec, "--out", &dense,
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("parameters"),
+        "{}",
+        text(&o.stdout)
+    );
+    let embed = |args: &[&str]| -> String {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lopper"))
+            .arg("embed")
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"the team won the law\nanna is a doctor\n")
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        text(&out.stdout)
+    };
+    let sliced = embed(&["--model", &best, "--subnet", &spec, "--max-len", "32"]);
+    let exported = embed(&["--model", &dense, "--max-len", "32"]);
+    assert_eq!(sliced.lines().count(), 2);
+    assert_eq!(sliced, exported);
+    // And a sub-network that keeps a layer with some heads and units (the selection above
+    // may keep none).
+    let o = lopper(&[
+        "export",
+        "--model",
+        &best,
+        "--subnet",
+        "small:1,2,12",
+        "--out",
+        &dense,
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let sliced = embed(&[
+        "--model",
+        &best,
+        "--subnet",
+        "small:1,2,12",
+        "--max-len",
+        "32",
+    ]);
+    assert_eq!(sliced, embed(&["--model", &dense, "--max-len", "32"]));
+    assert_ne!(sliced, exported);
+
     // An unknown objective: one error line naming the known ones, exit 2.
     let o = lopper(&[
         "search",

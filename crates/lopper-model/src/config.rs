@@ -177,7 +177,12 @@ impl EncoderConfig {
             num_labels,
             layers: hf.lopper_layers,
         };
-        config.arch().validate().map_err(|e| bad(e.to_string()))?;
+        // An exported sub-network may keep no layer at all (embeddings, pooler and head only).
+        let mut arch = config.arch();
+        if config.layers.is_some() && arch.num_layers == 0 {
+            arch.num_layers = 1;
+        }
+        arch.validate().map_err(|e| bad(e.to_string()))?;
         if let Some(layers) = &config.layers
             && layers.len() != config.num_layers
         {

@@ -10,7 +10,8 @@ use crate::{SpaceConfig, SpaceKind};
 /// - `small:L,H,U` — the first L layers, each with its first H heads and first U units (any
 ///   space works the same way: `medium:h0,u0,h1,u1,…`, `layer:1,0,1,…`; coordinates are the
 ///   space's own, see its documentation);
-/// - `@subnet.json` — a [`Subnet`] as JSON (what searches write), checked against `arch`;
+/// - `@subnet.json` — a [`Subnet`] as JSON, or a front member holding one under `subnet`
+///   (what `lopper select` prints), checked against `arch`;
 /// - `full` — the whole network.
 pub fn subnet_from_spec(spec: &str, arch: Arch) -> Result<Subnet> {
     if spec == "full" {
@@ -19,7 +20,14 @@ pub fn subnet_from_spec(spec: &str, arch: Arch) -> Result<Subnet> {
     if let Some(path) = spec.strip_prefix('@') {
         let text = std::fs::read_to_string(path)
             .map_err(|e| CoreError::InvalidSubnet(format!("{path}: {e}")))?;
-        let subnet: Subnet = serde_json::from_str(&text)
+        let mut doc: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| CoreError::InvalidSubnet(format!("{path}: {e}")))?;
+        // A member of a front (what `lopper select` prints) holds its sub-network under
+        // `subnet`.
+        if let Some(inner) = doc.get_mut("subnet").filter(|s| s.is_object()) {
+            doc = inner.take();
+        }
+        let subnet: Subnet = serde_json::from_value(doc)
             .map_err(|e| CoreError::InvalidSubnet(format!("{path}: {e}")))?;
         subnet.validate(&arch)?;
         return Ok(subnet);
