@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod csvio;
 mod embed;
+mod eval;
 mod export;
 mod moo;
 mod search;
@@ -88,6 +89,9 @@ enum Command {
     /// Write a dense pruned model of one sub-network (safetensors with per-layer shapes,
     /// config.json, tokenizer files), loadable by every command that takes --model.
     Export(export::ExportArgs),
+    /// Score a checkpoint, an exported model or a sub-network on a task's train, validation or
+    /// test set, and print the metric, the parameter count and the latency.
+    Eval(Box<eval::EvalArgs>),
     /// List the registered objectives (for `lopper search --objectives`).
     Objectives,
     /// Write the train / validation / test sets a protocol makes of a task as JSONL, so that
@@ -201,6 +205,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Search(args) => search::run(&args),
         Command::Select(args) => select::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Eval(args) => eval::run(&args),
         Command::Objectives => {
             for p in lopper::prune::objective_plugins() {
                 println!("{:<10} {}", p.name, p.summary);

@@ -365,6 +365,43 @@ fn search_writes_the_front_of_a_trained_run_and_resumes() {
     ]);
     assert_eq!(sliced, embed(&["--model", &dense, "--max-len", "32"]));
     assert_ne!(sliced, exported);
+    // `lopper eval` scores the exported model as the sub-network inside the super-network.
+    let eval = |extra: &[&str]| -> String {
+        let mut a = vec![
+            "eval",
+            "--task",
+            "rte",
+            "--data",
+            &glue,
+            "--max-len",
+            "32",
+            "--latency",
+            r#"{"seq_len":16,"repetitions":3}"#,
+        ];
+        a.extend_from_slice(extra);
+        let o = lopper(&a);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    let whole = eval(&["--model", &dense]);
+    let inside = eval(&["--model", &best, "--subnet", "small:1,2,12"]);
+    let metric = |s: &str| s.lines().find(|l| l.contains("set:")).unwrap().to_string();
+    assert_eq!(metric(&whole), metric(&inside));
+    assert!(
+        metric(&whole).starts_with("rte Test set: 3 examples, accuracy"),
+        "{whole}"
+    );
+    let params = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("parameters:"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(params(&whole), params(&inside));
+    assert!(
+        whole.contains("latency: ") && whole.contains("ms median"),
+        "{whole}"
+    );
 
     // An unknown objective: one error line naming the known ones, exit 2.
     let o = lopper(&[

@@ -407,6 +407,21 @@ impl SuperNet {
         self.run(batch, &plans)
     }
 
+    /// Runs `subnet` sliced; an exported model (see [`SuperNet::extract`]) runs whole, and then
+    /// `subnet` must be the whole of it (`Subnet::full(&net.arch())`). What scoring and timing
+    /// call, so that they take super-networks and exported models alike.
+    pub fn forward_subnet(&self, batch: &Batch, subnet: &Subnet) -> Result<EncoderOutput> {
+        if self.config.layers.is_some() {
+            if *subnet != Subnet::full(&self.arch()) {
+                return Err(ModelError::Input(
+                    "an exported model runs whole: it has no sub-networks to select".into(),
+                ));
+            }
+            return self.forward_full(batch);
+        }
+        self.forward(batch, subnet, Mode::Sliced)
+    }
+
     /// Runs sub-network `subnet` of this super-network, sliced or masked.
     pub fn forward(&self, batch: &Batch, subnet: &Subnet, mode: Mode) -> Result<EncoderOutput> {
         if self.config.layers.is_some() {

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use burn::tensor::Device;
 use lopper_core::{Objective, Subnet, find_plugin};
-use lopper_model::{Batch, EncoderConfig, Mode, SuperNet, dense_params, macs, paper_params};
+use lopper_model::{Batch, EncoderConfig, SuperNet, dense_params, macs, paper_params};
 use lopper_train::Scorer;
 use serde::Deserialize;
 
@@ -378,7 +378,7 @@ impl SubnetObjective for LatencyObjective {
 
     fn measure(&self, net: &SuperNet, subnet: &Subnet) -> Result<Value> {
         let run = || -> Result<()> {
-            let out = net.forward(&self.batch, subnet, Mode::Sliced)?;
+            let out = net.forward_subnet(&self.batch, subnet)?;
             // Wait for the result: backends may run asynchronously.
             let _ = out.last_hidden_state.into_data();
             Ok(())

@@ -6,7 +6,7 @@ use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 use lopper_core::{SearchSpace, SeededRng, seeded_rng};
-use lopper_model::{Batch, EncoderWeights, HeadKind, Mode, SuperNet};
+use lopper_model::{Batch, EncoderWeights, HeadKind, SuperNet};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -269,7 +269,7 @@ pub(crate) fn logits(
     subnet: &lopper_core::Subnet,
     num_choices: usize,
 ) -> Result<Tensor<2>> {
-    let out = net.forward(batch, subnet, Mode::Sliced)?;
+    let out = net.forward_subnet(batch, subnet)?;
     let logits = out.logits.ok_or_else(|| {
         TrainError::Settings(
             "the model has no task head: load it with a classification head".into(),
