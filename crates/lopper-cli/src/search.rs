@@ -169,11 +169,7 @@ pub fn run(args: &SearchArgs) -> Result<()> {
         .collect::<Result<Vec<_>, _>>()?;
     let described: Vec<_> = objectives.iter().map(|o| o.objective()).collect();
     let reference = match &args.reference {
-        Some(r) => Some(
-            r.split(',')
-                .map(|x| x.trim().parse::<f64>().context("--ref: not a number"))
-                .collect::<Result<Vec<_>>>()?,
-        ),
+        Some(r) => Some(crate::csvio::parse_point(r).context("--ref")?),
         None if described.iter().all(|o| o.unit == "fraction") => Some(vec![1.0; described.len()]),
         None => None,
     };
@@ -217,14 +213,22 @@ pub fn run(args: &SearchArgs) -> Result<()> {
     let result = search.run()?;
 
     // The front, scored on the test set too where the protocol has one.
-    let test_scorer = match &splits.test {
-        Some(t) => Some(Scorer::new(
-            &task,
-            &EncodedDataset::new(t, &tokenizer)?,
-            net.config(),
-            &device,
-            args.eval_batch_size,
-        )?),
+    // The `error` objective itself, pointed at the test set, so both fronts count alike.
+    let test_error = match &splits.test {
+        Some(t) => {
+            let scorer = Scorer::new(
+                &task,
+                &EncodedDataset::new(t, &tokenizer)?,
+                net.config(),
+                &device,
+                args.eval_batch_size,
+            )?;
+            let ctx = ObjectiveContext {
+                validation: Some(Arc::new(scorer)),
+                ..ctx
+            };
+            Some(ObjectiveSpec::parse("error")?.build(&ctx)?)
+        }
         None => None,
     };
     let mut front: Vec<&lopper::search::TrialRecord> =
@@ -234,18 +238,15 @@ pub fn run(args: &SearchArgs) -> Result<()> {
     for o in &described {
         write!(csv, ",{}", o.name)?;
     }
-    if test_scorer.is_some() {
+    if test_error.is_some() {
         write!(csv, ",test_error")?;
     }
     csv.push('\n');
     let mut json = Vec::new();
     for r in &front {
         let subnet = space.decode(&r.point)?;
-        let test = match &test_scorer {
-            Some(s) => {
-                let e = s.score(&net, &subnet)?;
-                Some(if e.score.is_nan() { 1.0 } else { e.error() })
-            }
+        let test = match &test_error {
+            Some(o) => Some(o.measure(&net, &subnet)?.value),
             None => None,
         };
         write!(csv, "{},\"{}\"", r.id, subnet)?;

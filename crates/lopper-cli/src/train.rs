@@ -157,16 +157,8 @@ pub fn split(args: &SplitArgs) -> Result<()> {
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
         println!("{name}: {} examples → {}", set.len(), path.display());
     }
-    let record = serde_json::json!({
-        "task": source.to_string(),
-        "protocol": splits.record.protocol,
-        "seed": splits.record.seed,
-        "train_fraction": splits.record.train_fraction,
-        "validation_cap": splits.record.validation_cap,
-        "official_train": splits.record.official_train,
-        "official_dev": splits.record.official_dev,
-        "validation_dropped": splits.record.validation_dropped,
-    });
+    let mut record = serde_json::to_value(&splits.record)?;
+    record["task"] = source.to_string().into();
     let path = args.out.join("split.json");
     std::fs::write(&path, serde_json::to_string_pretty(&record)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
@@ -263,24 +255,18 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         checkpoint_every: args.checkpoint_every,
         max_steps: args.max_steps,
     };
+    let mut split = serde_json::to_value(&splits.record)?;
+    split["train_limit"] = serde_json::json!(args.train_limit);
+    split["validation_limit"] = serde_json::json!(args.validation_limit);
     let meta = serde_json::json!({
         "task": source.to_string(),
         "data": args.data.display().to_string(),
         "model": args.model,
         "space": kind.as_str(),
         "sampler": format!("{:?}", args.sampler).to_lowercase(),
-        "split": {
-            "protocol": splits.record.protocol,
-            "seed": splits.record.seed,
-            "train_fraction": splits.record.train_fraction,
-            "validation_cap": splits.record.validation_cap,
-            "official_train": splits.record.official_train,
-            "official_dev": splits.record.official_dev,
-            "train_limit": args.train_limit,
-            "validation_limit": args.validation_limit,
-        },
+        "split": split,
         "max_len": args.max_len,
-        "backend": backend_name(),
+        "backend": lopper::model::default_backend(),
     });
     if !args.quiet {
         eprintln!(
@@ -376,15 +362,4 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
-}
-
-/// The backend the default device runs on.
-pub fn backend_name() -> &'static str {
-    if cfg!(feature = "flex") {
-        "flex"
-    } else if cfg!(feature = "tch") {
-        "tch"
-    } else {
-        "cuda"
-    }
 }

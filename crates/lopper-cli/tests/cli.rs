@@ -9,12 +9,8 @@ use std::process::{Command, Output, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-fn lopper(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lopper"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod common;
+use common::lopper;
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -4,13 +4,10 @@
 // Test helpers panic on a broken setup by design.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{lopper_with_input, root};
 
 fn minilm() -> String {
     lopper::testkit::assets::minilm()
@@ -20,21 +17,9 @@ fn minilm() -> String {
 }
 
 fn embed(args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lopper"))
-        .arg("embed")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let mut all = vec!["embed"];
+    all.extend_from_slice(args);
+    lopper_with_input(&all, input)
 }
 
 fn vectors(o: &Output) -> Vec<Vec<f64>> {

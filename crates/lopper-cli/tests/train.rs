@@ -5,18 +5,16 @@
 #![allow(clippy::unwrap_used)]
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+
+mod common;
+use common::{lopper, lopper_with_input, root, text};
 
 const VOCAB: &[&str] = &[
     "[PAD]", "[UNK]", "[CLS]", "[SEP]", ".", ",", "the", "won", "is", "in", "a", "workers", "was",
     "team", "storm", "school", "river", "law", "honey", "hired", "he", "floods", "firm", "film",
     "doctor", "coast", "car", "bees", "awards", "anna", "lost", "missed",
 ];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn glue() -> String {
     root()
@@ -35,17 +33,6 @@ fn tiny_model(dir: &Path) -> String {
     }
     fs::write(dst.join("vocab.txt"), VOCAB.join("\n")).unwrap();
     dst.to_string_lossy().into_owned()
-}
-
-fn lopper(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lopper"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[test]
@@ -321,21 +308,9 @@ fn search_writes_the_front_of_a_trained_run_and_resumes() {
         text(&o.stdout)
     );
     let embed = |args: &[&str]| -> String {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lopper"))
-            .arg("embed")
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"the team won the law\nanna is a doctor\n")
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let mut all = vec!["embed"];
+        all.extend_from_slice(args);
+        let out = lopper_with_input(&all, "the team won the law\nanna is a doctor\n");
         assert!(out.status.success());
         text(&out.stdout)
     };

@@ -41,6 +41,18 @@ pub use source::resolve_model;
 pub use supernet::{Classifier, EncoderOutput, EncoderWeights, LoadReport, Mode, SuperNet};
 pub use weights::WeightFiles;
 
+/// The name of the backend [`default_device`] runs on: `flex`, `tch` or `cuda` (recorded in run
+/// folders).
+pub fn default_backend() -> &'static str {
+    if cfg!(feature = "flex") {
+        "flex"
+    } else if cfg!(feature = "tch") {
+        "tch"
+    } else {
+        "cuda"
+    }
+}
+
 /// The default device of the compiled-in backends: Flex (pure-Rust CPU) when the `flex`
 /// feature is on.
 #[cfg(feature = "flex")]
