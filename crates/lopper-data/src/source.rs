@@ -1,4 +1,4 @@
-//! Tasks by name: the GLUE tasks, IMDB and SWAG, each read from its folder in the layout it is
+//! Tasks by name: the GLUE tasks, IMDB, SWAG and the movie-review ratings, each read from its folder in the layout it is
 //! distributed in.
 
 use std::fmt;
@@ -6,8 +6,8 @@ use std::path::Path;
 use std::str::FromStr;
 
 use crate::{
-    DataError, Dataset, GlueTask, Protocol, Result, Split, Splits, Task, imdb_task, read_imdb,
-    read_swag, swag_task,
+    DataError, Dataset, GlueTask, Protocol, Result, Split, Splits, Task, imdb_task,
+    movie_reviews_task, read_imdb, read_movie_reviews, read_swag, swag_task,
 };
 
 /// A task the data layer can read by name.
@@ -19,6 +19,9 @@ pub enum TaskSource {
     Imdb,
     /// SWAG (multiple choice); its folder holds `train.csv`, `val.csv` and `test.csv`.
     Swag,
+    /// Movie-review sentiment from human ratings (vaderSentiment's data); its folder holds
+    /// `movieReviewSnippets_GroundTruth.txt`.
+    MovieReviews,
 }
 
 impl TaskSource {
@@ -28,6 +31,7 @@ impl TaskSource {
             TaskSource::Glue(g) => g.task(),
             TaskSource::Imdb => imdb_task(),
             TaskSource::Swag => swag_task(),
+            TaskSource::MovieReviews => movie_reviews_task(),
         }
     }
 
@@ -37,6 +41,7 @@ impl TaskSource {
             TaskSource::Glue(g) => g.read(dir, split),
             TaskSource::Imdb => read_imdb(dir, split),
             TaskSource::Swag => read_swag(dir, split),
+            TaskSource::MovieReviews => read_movie_reviews(dir, split),
         }
     }
 
@@ -52,6 +57,7 @@ impl fmt::Display for TaskSource {
             TaskSource::Glue(g) => write!(f, "{g}"),
             TaskSource::Imdb => f.write_str("imdb"),
             TaskSource::Swag => f.write_str("swag"),
+            TaskSource::MovieReviews => f.write_str("movie-reviews"),
         }
     }
 }
@@ -59,14 +65,15 @@ impl fmt::Display for TaskSource {
 impl FromStr for TaskSource {
     type Err = DataError;
 
-    /// A GLUE task's name (`rte`, `sst2`, `STS-B`, …), `imdb` or `swag`.
+    /// A GLUE task's name (`rte`, `sst2`, `STS-B`, …), `imdb`, `swag` or `movie-reviews`.
     fn from_str(s: &str) -> Result<Self> {
         match s.to_ascii_lowercase().as_str() {
             "imdb" => Ok(TaskSource::Imdb),
             "swag" => Ok(TaskSource::Swag),
+            "movie-reviews" => Ok(TaskSource::MovieReviews),
             _ => s.parse().map(TaskSource::Glue).map_err(|_| {
                 DataError::Invalid(format!(
-                    "unknown task `{s}`: expected a GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, mnli-mm, qnli, rte, wnli), imdb or swag"
+                    "unknown task `{s}`: expected a GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, mnli-mm, qnli, rte, wnli), imdb, swag or movie-reviews"
                 ))
             }),
         }
@@ -85,6 +92,8 @@ mod tests {
         );
         assert_eq!("imdb".parse::<TaskSource>().unwrap(), TaskSource::Imdb);
         assert_eq!("SWAG".parse::<TaskSource>().unwrap(), TaskSource::Swag);
+        let movies: TaskSource = "movie-reviews".parse().unwrap();
+        assert_eq!(movies.to_string().parse::<TaskSource>().unwrap(), movies);
         let err = "nope".parse::<TaskSource>().unwrap_err().to_string();
         assert!(
             err.contains("unknown task `nope`") && err.contains("imdb"),

