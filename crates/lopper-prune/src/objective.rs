@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use burn::tensor::Device;
 use lopper_core::{Objective, Subnet, find_plugin};
-use lopper_model::{Batch, EncoderConfig, SuperNet, dense_params, macs, paper_params};
+use lopper_model::{Batch, EncoderConfig, Mode, SuperNet, dense_params, macs, paper_params};
 use lopper_train::Scorer;
 use serde::Deserialize;
 
@@ -144,6 +144,7 @@ fn settings<T: for<'de> Deserialize<'de> + Default>(
 
 struct ErrorObjective {
     scorer: Arc<Scorer>,
+    mode: Mode,
 }
 
 impl SubnetObjective for ErrorObjective {
@@ -152,7 +153,7 @@ impl SubnetObjective for ErrorObjective {
     }
 
     fn measure(&self, net: &SuperNet, subnet: &Subnet) -> Result<Value> {
-        let e = self.scorer.score(net, subnet)?;
+        let e = self.scorer.score_in(net, subnet, self.mode)?;
         // A metric that cannot be computed (a constant prediction's correlation) counts as the
         // worst error, as the reference does.
         let error = if e.score.is_nan() { 1.0 } else { e.error() };
@@ -167,20 +168,31 @@ fn build_error(
     ctx: &ObjectiveContext,
     config: &serde_json::Value,
 ) -> Result<Box<dyn SubnetObjective>> {
-    if !config.is_null() {
-        return Err(PruneError::objective("error", "takes no settings"));
+    let mode = match config.get("mode").and_then(|m| m.as_str()) {
+        _ if config.is_null() => Mode::Sliced,
+        Some("sliced") => Mode::Sliced,
+        Some("masked") => Mode::Masked,
+        _ => {
+            return Err(PruneError::objective(
+                "error",
+                "settings: {\"mode\": \"sliced\"} (default) or {\"mode\": \"masked\"}",
+            ));
+        }
+    };
+    if config.as_object().is_some_and(|o| o.len() > 1) {
+        return Err(PruneError::objective("error", "takes only `mode`"));
     }
     let scorer = ctx
         .validation
         .clone()
         .ok_or_else(|| PruneError::objective("error", "needs a validation split"))?;
-    Ok(Box::new(ErrorObjective { scorer }))
+    Ok(Box::new(ErrorObjective { scorer, mode }))
 }
 
 inventory::submit! {
     ObjectivePlugin {
         name: "error",
-        summary: "1 - the task's metric on the validation split, the sub-network run sliced",
+        summary: "1 - the task's metric on the validation split, the sub-network run sliced ({\"mode\":\"masked\"}: masked, as the reference code)",
         build: build_error,
     }
 }

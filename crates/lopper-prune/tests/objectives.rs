@@ -190,6 +190,23 @@ fn error_is_one_minus_the_metric_and_latency_reports_its_spread() {
         .score;
     assert_eq!(e.value, 1.0 - acc);
     assert_eq!(e.info["accuracy"], acc);
+    // Masked evaluation (the reference's way) predicts the same classes as sliced, for a
+    // sub-network that drops heads, units and a layer.
+    let masked = build(&s, r#"error={"mode":"masked"}"#);
+    let sliced = build(&s, r#"error={"mode":"sliced"}"#);
+    let some = s.space.decode(&s.space.smallest()).unwrap();
+    for subnet in [&full, &some] {
+        assert_eq!(
+            masked.measure(&s.net, subnet).unwrap().value,
+            sliced.measure(&s.net, subnet).unwrap().value
+        );
+    }
+    assert!(
+        ObjectiveSpec::parse(r#"error={"mode":"fast"}"#)
+            .unwrap()
+            .build(&s.ctx)
+            .is_err()
+    );
     let latency = build(
         &s,
         r#"latency={"batch_size":2,"seq_len":16,"repetitions":5}"#,

@@ -3,7 +3,7 @@
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use lopper_core::Subnet;
 use lopper_data::{BatchLabels, EncodedDataset, Evaluation, Label, Predictions, Task, TaskKind};
-use lopper_model::{EncoderConfig, SuperNet};
+use lopper_model::{EncoderConfig, Mode, SuperNet};
 
 use crate::trainer::logits;
 use crate::{Result, Targets, TrainError};
@@ -102,6 +102,13 @@ impl Scorer {
     /// The predictions of `subnet` of `net`, run sliced. `net` must live on the scorer's device
     /// (see [`SuperNet::valid`]).
     pub fn predict(&self, net: &SuperNet, subnet: &Subnet) -> Result<Predictions> {
+        self.predict_in(net, subnet, Mode::Sliced)
+    }
+
+    /// The predictions of `subnet` of `net`, run sliced or masked ([`Mode::Masked`]: every head
+    /// and unit computed and the dropped ones zeroed, as the reference implementation does;
+    /// the same predictions, at the cost of the whole network).
+    pub fn predict_in(&self, net: &SuperNet, subnet: &Subnet, mode: Mode) -> Result<Predictions> {
         if net.device() != &self.device {
             return Err(TrainError::Settings(
                 "the network and the scored split live on different devices".into(),
@@ -111,7 +118,21 @@ impl Scorer {
         let mut classes = Vec::with_capacity(self.labels.len());
         let mut scores = Vec::with_capacity(self.labels.len());
         for b in &self.batches {
-            let z = logits(net, b, subnet, self.num_choices)?;
+            let z = match mode {
+                Mode::Sliced => logits(net, b, subnet, self.num_choices)?,
+                Mode::Masked => {
+                    let out = net.forward(b, subnet, Mode::Masked)?;
+                    let z = out
+                        .logits
+                        .ok_or_else(|| TrainError::Settings("the model has no task head".into()))?;
+                    if self.num_choices > 1 {
+                        let [rows, _] = z.dims();
+                        z.reshape([rows / self.num_choices, self.num_choices])
+                    } else {
+                        z
+                    }
+                }
+            };
             let [rows, cols] = z.dims();
             let values: Vec<f32> = z
                 .into_data()
@@ -135,7 +156,12 @@ impl Scorer {
 
     /// The task's metric (and its companions) for `subnet`.
     pub fn score(&self, net: &SuperNet, subnet: &Subnet) -> Result<Evaluation> {
-        let p = self.predict(net, subnet)?;
+        self.score_in(net, subnet, Mode::Sliced)
+    }
+
+    /// The task's metric (and its companions) for `subnet`, run sliced or masked.
+    pub fn score_in(&self, net: &SuperNet, subnet: &Subnet, mode: Mode) -> Result<Evaluation> {
+        let p = self.predict_in(net, subnet, mode)?;
         Ok(lopper_data::evaluate(&self.task, &p, &self.labels)?)
     }
 }
