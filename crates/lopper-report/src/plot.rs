@@ -1,0 +1,384 @@
+//! The plots: a chart model small enough for lopper's needs, drawn on SVG and PNG backends.
+
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::data::{Front, read_hypervolume, read_json, trial_values};
+use crate::{ReportError, load_font, write_atomic};
+
+/// Width and height of every plot, in pixels.
+const SIZE: (u32, u32) = (800, 600);
+const TRIAL: RGBColor = RGBColor(160, 178, 204);
+const FRONT: RGBColor = RGBColor(31, 119, 180);
+const EXTRA: RGBColor = RGBColor(230, 110, 10);
+
+/// What [`plot_front`] draws: every trial, the Pareto front and optionally a second set of
+/// points (such as the front scored on the test set). Points are `(x, y)`; non-finite ones are
+/// left out.
+#[derive(Debug, Clone, Default)]
+pub struct FrontPlot {
+    /// The title above the plot.
+    pub title: String,
+    /// The x axis label, e.g. `params (fraction)`.
+    pub x_label: String,
+    /// The y axis label, e.g. `error (fraction)`.
+    pub y_label: String,
+    /// Every trial, drawn as small light dots.
+    pub trials: Vec<(f64, f64)>,
+    /// The Pareto front, drawn as larger points joined by a step line (in x order).
+    pub front: Vec<(f64, f64)>,
+    /// A named extra set of points with its own marker and legend entry.
+    pub extra: Option<(String, Vec<(f64, f64)>)>,
+}
+
+#[derive(Clone, Copy)]
+enum Mark {
+    Dots(u32),
+    Triangles(u32),
+    Line(u32),
+}
+
+struct Series {
+    label: Option<String>,
+    points: Vec<(f64, f64)>,
+    mark: Mark,
+    color: RGBColor,
+}
+
+impl Series {
+    fn new(label: Option<String>, points: &[(f64, f64)], mark: Mark, color: RGBColor) -> Self {
+        let points = points
+            .iter()
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
+        Self {
+            label,
+            points,
+            mark,
+            color,
+        }
+    }
+}
+
+struct Chart<'a> {
+    title: &'a str,
+    x_label: &'a str,
+    y_label: &'a str,
+    series: Vec<Series>,
+}
+
+/// Draws the trials and the Pareto front of a search to `out_base.svg` and `out_base.png`
+/// (800×600); returns the two paths. Creates the parent folder when needed.
+pub fn plot_front(out_base: &Path, spec: &FrontPlot) -> Result<Vec<PathBuf>, ReportError> {
+    let mut trials = Series::new(None, &spec.trials, Mark::Dots(3), TRIAL);
+    trials.label = Some(format!("all trials ({})", trials.points.len()));
+    let mut front = Series::new(None, &spec.front, Mark::Dots(5), FRONT);
+    front.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    front.label = Some(format!("Pareto front ({})", front.points.len()));
+    // The attainment line: right at the height of a point, then down to the next.
+    let mut steps = Vec::new();
+    for (i, &p) in front.points.iter().enumerate() {
+        if i > 0 {
+            steps.push((p.0, front.points[i - 1].1));
+        }
+        steps.push(p);
+    }
+    let mut series = vec![
+        trials,
+        Series::new(None, &steps, Mark::Line(2), FRONT),
+        front,
+    ];
+    if let Some((label, points)) = &spec.extra {
+        series.push(Series::new(
+            Some(label.clone()),
+            points,
+            Mark::Triangles(6),
+            EXTRA,
+        ));
+    }
+    render(
+        out_base,
+        &Chart {
+            title: &spec.title,
+            x_label: &spec.x_label,
+            y_label: &spec.y_label,
+            series,
+        },
+    )
+}
+
+/// Draws a hypervolume trace (the hypervolume after evaluation 1, 2, …) as a line to
+/// `out_base.svg` and `out_base.png` (800×600); returns the two paths.
+pub fn plot_hypervolume(
+    out_base: &Path,
+    title: &str,
+    trace: &[f64],
+) -> Result<Vec<PathBuf>, ReportError> {
+    let points: Vec<(f64, f64)> = (1..).map(f64::from).zip(trace.iter().copied()).collect();
+    let mut series = vec![Series::new(None, &points, Mark::Line(2), FRONT)];
+    if points.len() <= 60 {
+        series.push(Series::new(None, &points, Mark::Dots(3), FRONT));
+    }
+    render(
+        out_base,
+        &Chart {
+            title,
+            x_label: "evaluations",
+            y_label: "hypervolume",
+            series,
+        },
+    )
+}
+
+/// Draws the training loss per step (light) and its moving average over `window` steps.
+pub(crate) fn plot_loss(
+    out_base: &Path,
+    steps: &[(f64, f64)],
+    window: usize,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let steps: Vec<(f64, f64)> = steps.iter().copied().filter(|p| p.1.is_finite()).collect();
+    let losses: Vec<f64> = steps.iter().map(|p| p.1).collect();
+    let average: Vec<(f64, f64)> = steps
+        .iter()
+        .zip(moving_average(&losses, window))
+        .map(|(p, m)| (p.0, m))
+        .collect();
+    render(
+        out_base,
+        &Chart {
+            title: "Training loss",
+            x_label: "step",
+            y_label: "loss",
+            series: vec![
+                Series::new(Some("loss".into()), &steps, Mark::Line(1), TRIAL),
+                Series::new(
+                    Some(format!("moving average ({window} steps)")),
+                    &average,
+                    Mark::Line(2),
+                    FRONT,
+                ),
+            ],
+        },
+    )
+}
+
+/// The trailing moving average: the mean of the last `window` values up to each position.
+pub(crate) fn moving_average(values: &[f64], window: usize) -> Vec<f64> {
+    let window = window.max(1);
+    let mut sum = 0.0;
+    let mut out = Vec::with_capacity(values.len());
+    for (i, v) in values.iter().enumerate() {
+        sum += v;
+        if i >= window {
+            sum -= values[i - window];
+        }
+        out.push(sum / (i + 1).min(window) as f64);
+    }
+    out
+}
+
+/// Writes the plots of a `lopper search` output folder to `search_dir/plots/`: `front.{svg,png}`
+/// (the first objective over the second: every trial of `search/trials.jsonl`, the front of
+/// `front.json` and, when it was scored on the test set, its test error) unless there is only
+/// one objective, and `hypervolume.{svg,png}` when there is a `hypervolume.csv`. Returns the
+/// files written.
+pub fn search_plots(search_dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let front: Front = read_json(&search_dir.join("front.json"))?;
+    let plots = search_dir.join("plots");
+    let mut written = Vec::new();
+    if let [y, x, ..] = front.objectives.as_slice() {
+        let trials_path = search_dir.join("search").join("trials.jsonl");
+        let trials = match trials_path.exists() {
+            true => trial_values(&trials_path)?,
+            false => Vec::new(),
+        };
+        let xy = |v: &[Option<f64>]| Some((v.get(1).copied()??, v.first().copied()??));
+        let members: Vec<(f64, f64)> = front.front.iter().filter_map(|m| xy(&m.values)).collect();
+        let tested: Vec<(f64, f64)> = front
+            .front
+            .iter()
+            .filter_map(|m| Some((xy(&m.values)?.0, m.test_error?)))
+            .collect();
+        let spec = FrontPlot {
+            title: format!("Pareto front: {} vs {}", y.name, x.name),
+            x_label: x.label(),
+            y_label: y.label(),
+            trials: trials
+                .iter()
+                .filter(|v| v.len() >= 2)
+                .map(|v| (v[1], v[0]))
+                .collect(),
+            front: members,
+            extra: (!tested.is_empty()).then(|| ("front on the test set".to_string(), tested)),
+        };
+        written.extend(plot_front(&plots.join("front"), &spec)?);
+    }
+    let hv = search_dir.join("hypervolume.csv");
+    if hv.exists() {
+        let trace = read_hypervolume(&hv)?;
+        let title = format!("Hypervolume over {} evaluations", trace.len());
+        written.extend(plot_hypervolume(
+            &plots.join("hypervolume"),
+            &title,
+            &trace,
+        )?);
+    }
+    Ok(written)
+}
+
+/// `base` with `.ext` appended (not replacing what follows a dot in the file name).
+pub(crate) fn with_ext(base: &Path, ext: &str) -> PathBuf {
+    let mut s = base.as_os_str().to_os_string();
+    s.push(".");
+    s.push(ext);
+    PathBuf::from(s)
+}
+
+fn render(out_base: &Path, chart: &Chart) -> Result<Vec<PathBuf>, ReportError> {
+    load_font()?;
+    if let Some(parent) = out_base.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| ReportError::io(parent, e))?;
+    }
+    let svg_path = with_ext(out_base, "svg");
+    let png_path = with_ext(out_base, "png");
+    let failed = |path: &Path, e: String| ReportError::Plot(format!("{}: {e}", path.display()));
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        draw(&root, chart).map_err(|e| failed(&svg_path, e))?;
+        root.present()
+            .map_err(|e| failed(&svg_path, e.to_string()))?;
+    }
+    write_atomic(&svg_path, svg.as_bytes())?;
+
+    // Rendered beside the target and renamed into place; the image encoder goes by extension.
+    let tmp = with_ext(out_base, "tmp.png");
+    {
+        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+        draw(&root, chart).map_err(|e| failed(&png_path, e))?;
+        root.present()
+            .map_err(|e| failed(&png_path, e.to_string()))?;
+    }
+    std::fs::rename(&tmp, &png_path).map_err(|e| ReportError::io(&png_path, e))?;
+    Ok(vec![svg_path, png_path])
+}
+
+/// The range of the axis over `values`, padded by 5 % (or around a single value).
+fn axis_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if lo > hi {
+        return (0.0, 1.0);
+    }
+    let pad = match hi - lo {
+        span if span > 0.0 => span * 0.05,
+        _ if lo != 0.0 => lo.abs() * 0.1,
+        _ => 1.0,
+    };
+    (lo - pad, hi + pad)
+}
+
+/// A tick label: whole numbers without decimals, others as short as they print.
+fn tick(v: f64) -> String {
+    match v {
+        v if v.fract() == 0.0 && v.abs() < 1e15 => format!("{v:.0}"),
+        v if v.abs() >= 1e4 || (v != 0.0 && v.abs() < 1e-3) => format!("{v:.2e}"),
+        v => format!("{}", (v * 1e6).round() / 1e6),
+    }
+}
+
+fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Result<(), String> {
+    fn s(e: impl Display) -> String {
+        e.to_string()
+    }
+    root.fill(&WHITE).map_err(s)?;
+    let all = || chart.series.iter().flat_map(|s| s.points.iter());
+    let (x0, x1) = axis_range(all().map(|p| p.0));
+    let (y0, y1) = axis_range(all().map(|p| p.1));
+    let mut c = ChartBuilder::on(root)
+        .caption(chart.title, ("sans-serif", 24))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(s)?;
+    c.configure_mesh()
+        .x_desc(chart.x_label)
+        .y_desc(chart.y_label)
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 17))
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .light_line_style(RGBColor(238, 238, 238))
+        .draw()
+        .map_err(s)?;
+    for series in &chart.series {
+        let (color, pts) = (series.color, series.points.iter().copied());
+        let anno = match series.mark {
+            Mark::Dots(r) => c.draw_series(pts.map(|p| Circle::new(p, r, color.filled()))),
+            Mark::Triangles(r) => {
+                c.draw_series(pts.map(|p| TriangleMarker::new(p, r, color.filled())))
+            }
+            Mark::Line(w) => c.draw_series(LineSeries::new(pts, color.stroke_width(w))),
+        }
+        .map_err(s)?;
+        if let Some(label) = &series.label {
+            let mark = series.mark;
+            anno.label(label.as_str()).legend(move |(x, y)| match mark {
+                Mark::Dots(r) => Circle::new((x + 10, y), r, color.filled()).into_dyn(),
+                Mark::Triangles(r) => {
+                    TriangleMarker::new((x + 10, y), r, color.filled()).into_dyn()
+                }
+                Mark::Line(w) => {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(w)).into_dyn()
+                }
+            });
+        }
+    }
+    if chart.series.iter().any(|s| s.label.is_some()) {
+        c.configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .label_font(("sans-serif", 15))
+            .draw()
+            .map_err(s)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moving_average_is_trailing() {
+        let m = moving_average(&[1.0, 3.0, 5.0, 7.0], 2);
+        assert_eq!(m, vec![1.0, 2.0, 4.0, 6.0]);
+        assert_eq!(moving_average(&[2.0, 4.0], 50), vec![2.0, 3.0]);
+        assert_eq!(moving_average(&[5.0], 0), vec![5.0]);
+        assert!(moving_average(&[], 3).is_empty());
+    }
+
+    #[test]
+    fn axis_ranges_are_padded() {
+        assert_eq!(axis_range([0.0, 10.0].into_iter()), (-0.5, 10.5));
+        assert_eq!(axis_range([2.0].into_iter()), (1.8, 2.2));
+        assert_eq!(axis_range([0.0].into_iter()), (-1.0, 1.0));
+        assert_eq!(axis_range(std::iter::empty()), (0.0, 1.0));
+    }
+
+    #[test]
+    fn extensions_are_appended() {
+        assert_eq!(
+            with_ext(Path::new("a/b.v1"), "svg"),
+            PathBuf::from("a/b.v1.svg")
+        );
+    }
+}
