@@ -59,6 +59,12 @@ pub struct EvalArgs {
     /// `{"batch_size":8,"seq_len":128}`.
     #[arg(long, value_name = "JSON", default_value = "{}")]
     pub latency: String,
+    /// Score on the first N examples of the set only.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Also write the figures as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// Runs `lopper eval`.
@@ -68,13 +74,16 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     }
     let source: TaskSource = args.task.parse()?;
     let splits = read_splits(source, &args.data, args.protocol, args.split_seed)?;
-    let set = match args.set {
+    let mut set = match args.set {
         SetArg::Train => splits.train,
         SetArg::Validation => splits.validation,
         SetArg::Test => splits
             .test
             .context("--set test: the plain protocol has no test set (use --set validation)")?,
     };
+    if let Some(n) = args.limit {
+        set.examples.truncate(n);
+    }
     let dir = resolve_model(&args.model, None)?;
     let device = lopper::model::default_device();
     let (net, report) = SuperNet::load(&dir, &device, 0)
@@ -140,7 +149,14 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             println!("  {} {v:.4}", m.name());
         }
     }
-    println!("parameters: {params}");
+    // The unpruned model's size: an exported model's config keeps the original widths.
+    let mut unpruned = net.config().clone();
+    unpruned.layers = None;
+    let full_params = dense_params(&unpruned, &Subnet::full(&unpruned.arch()));
+    println!(
+        "parameters: {params} ({:.1} % of the unpruned {full_params})",
+        100.0 * params as f64 / full_params as f64
+    );
     println!(
         "latency: {:.2} ms median (p10 {:.2}, p90 {:.2}; batch {} x {})",
         latency.value,
@@ -149,6 +165,30 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         latency.info["batch_size"],
         latency.info["seq_len"],
     );
+    if let Some(out) = &args.out {
+        let figures = serde_json::json!({
+            "model": dir.display().to_string(),
+            "subnet": (!exported).then(|| subnet.to_string()),
+            "task": source.to_string(),
+            "set": format!("{:?}", args.set).to_lowercase(),
+            "examples": data.len(),
+            "metric": e.metric.name(),
+            "score": e.score,
+            "values": e.values.iter().map(|(m, v)| (m.name(), *v)).collect::<Vec<_>>(),
+            "params": params,
+            "full_params": full_params,
+            "params_fraction": params as f64 / full_params as f64,
+            "latency_ms": {
+                "median": latency.value,
+                "p10": latency.info["latency_p10_ms"],
+                "p90": latency.info["latency_p90_ms"],
+                "batch_size": latency.info["batch_size"],
+                "seq_len": latency.info["seq_len"],
+            },
+        });
+        std::fs::write(out, serde_json::to_string_pretty(&figures)? + "\n")
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
     Ok(())
 }
 

@@ -11,6 +11,7 @@ mod embed;
 mod eval;
 mod export;
 mod moo;
+mod pipeline;
 mod search;
 mod select;
 mod train;
@@ -97,15 +98,14 @@ enum Command {
     /// Write the train / validation / test sets a protocol makes of a task as JSONL, so that
     /// other tools can use exactly the examples `lopper train` uses.
     Split(train::SplitArgs),
-    /// The main job until the pruning pipeline lands: a local search on ZDT1 that prints the
-    /// Pareto front it found and its hypervolume.
-    Demo {
-        /// Evaluations.
-        #[arg(long, default_value_t = 300)]
-        budget: usize,
-        /// Seed.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
+    /// Run the whole pipeline (fine-tune → search → select → export → test) from one TOML
+    /// file; each stage is skipped when its output exists, so running it again resumes.
+    Run(pipeline::RunArgs),
+    /// Write report.md and a self-contained report.html with the tables and plots of a run
+    /// folder (`lopper run`'s, or `lopper search`'s).
+    Report {
+        /// The run folder.
+        dir: PathBuf,
     },
 }
 
@@ -199,7 +199,12 @@ fn run(cli: Cli) -> Result<()> {
             max_len,
             batch_size,
         }),
-        Command::Demo { budget, seed } => demo(budget, seed),
+        Command::Run(args) => pipeline::run(&args),
+        Command::Report { dir } => {
+            let (md, html) = lopper_report::write_report(&dir)?;
+            println!("{}\n{}", md.display(), html.display());
+            Ok(())
+        }
         Command::Train(args) => train::run(&args),
         Command::Split(args) => train::split(&args),
         Command::Search(args) => search::run(&args),
@@ -275,40 +280,5 @@ fn bench_moo(args: MooArgs) -> Result<()> {
     };
     let (problem, result) = moo::run(&settings)?;
     moo::print_trace(&settings, problem.as_ref(), &result);
-    Ok(())
-}
-
-fn demo(budget: usize, seed: u64) -> Result<()> {
-    let settings = moo::MooRun {
-        problem: "zdt1".into(),
-        optimizer: "local-search".into(),
-        config: serde_json::Value::Null,
-        scheduler: None,
-        budget,
-        seed,
-        workers: 1,
-        initial_design: true,
-        run_dir: None,
-        delay_ms: 0,
-        progress: true,
-    };
-    let (problem, result) = moo::run(&settings)?;
-    println!(
-        "Local search on ZDT1 (30 variables on a grid), {budget} evaluations, seed {seed}: \
-         {} trials on the Pareto front",
-        result.front.len()
-    );
-    moo::print_front(problem.as_ref(), &result);
-    let hv = result
-        .hypervolume_trace
-        .as_ref()
-        .and_then(|t| t.last())
-        .copied()
-        .unwrap_or(0.0);
-    println!(
-        "hypervolume {hv:.4} with reference point {:?} (best reachable {:.4})",
-        problem.reference_point(),
-        problem.true_hypervolume()
-    );
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! `lopper bench-moo` and `lopper demo`: a search on a multi-objective test problem.
+//! `lopper bench-moo`: a search on a multi-objective test problem.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -73,20 +73,5 @@ pub fn print_trace(settings: &MooRun, problem: &dyn Problem, result: &SearchResu
     println!("evaluation,hypervolume,regret");
     for (i, hv) in trace.iter().enumerate() {
         println!("{},{hv:.6},{:.6}", i + 1, true_hv - hv);
-    }
-}
-
-/// Prints the front as a table, sorted by the first objective.
-pub fn print_front(problem: &dyn Problem, result: &SearchResult) {
-    let mut front: Vec<_> = result.front.iter().map(|&i| &result.records[i]).collect();
-    front.sort_by(|a, b| a.values[0].total_cmp(&b.values[0]));
-    let k = problem.num_objectives();
-    let header: Vec<String> = (1..=k)
-        .map(|i| format!("{:>10}", format!("f{i}")))
-        .collect();
-    println!("{:>6}  {}", "trial", header.join(" "));
-    for r in front {
-        let vals: Vec<String> = r.values.iter().map(|v| format!("{v:>10.4}")).collect();
-        println!("{:>6}  {}", r.id, vals.join(" "));
     }
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
+use lopper::core::Subnet;
 use lopper::data::{EncodedDataset, TaskSource, TextTokenizer};
 use lopper::model::SuperNet;
 use lopper::prune::{ObjectiveContext, ObjectiveSpec, SubnetEvaluator};
@@ -73,6 +74,7 @@ struct TrainRun {
     protocol: ProtocolArg,
     split_seed: u64,
     validation_limit: Option<usize>,
+    test_limit: Option<usize>,
     max_len: usize,
     space: SpaceConfig,
 }
@@ -116,6 +118,10 @@ fn read_train_run(dir: &Path) -> Result<TrainRun> {
         split_seed: split.get("seed").and_then(|s| s.as_u64()).unwrap_or(0),
         validation_limit: split
             .get("validation_limit")
+            .and_then(|s| s.as_u64())
+            .map(|n| n as usize),
+        test_limit: split
+            .get("test_limit")
             .and_then(|s| s.as_u64())
             .map(|n| n as usize),
         max_len: field("max_len")?.as_u64().unwrap_or(128) as usize,
@@ -216,9 +222,13 @@ pub fn run(args: &SearchArgs) -> Result<()> {
     // The `error` objective itself, pointed at the test set, so both fronts count alike.
     let test_error = match &splits.test {
         Some(t) => {
+            let mut t = t.clone();
+            if let Some(n) = run.test_limit {
+                t.examples.truncate(n);
+            }
             let scorer = Scorer::new(
                 &task,
-                &EncodedDataset::new(t, &tokenizer)?,
+                &EncodedDataset::new(&t, &tokenizer)?,
                 net.config(),
                 &device,
                 args.eval_batch_size,
@@ -267,6 +277,31 @@ pub fn run(args: &SearchArgs) -> Result<()> {
             "info": r.info,
         }));
     }
+    // The unpruned network, the baseline of `lopper select --max-error-increase`: from the
+    // trials when the search visited it, else measured now.
+    let full_subnet = Subnet::full(&net.arch());
+    let visited = result
+        .records
+        .iter()
+        .find(|r| space.decode(&r.point).is_ok_and(|s| s == full_subnet));
+    let full_values = match visited.map(|r| r.values.clone()) {
+        Some(v) => v,
+        None => evaluator.measure(&full_subnet)?.values,
+    };
+    let full_test = match &test_error {
+        Some(o) => Some(o.measure(&net, &full_subnet)?.value),
+        None => None,
+    };
+    println!(
+        "full network: {}{}",
+        described
+            .iter()
+            .zip(&full_values)
+            .map(|(o, v)| format!("{} {v:.4}", o.name))
+            .collect::<Vec<_>>()
+            .join(", "),
+        full_test.map_or(String::new(), |t| format!(", test_error {t:.4}"))
+    );
     let write = |name: &str, text: String| -> Result<()> {
         let path = args.out.join(name);
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
@@ -278,6 +313,11 @@ pub fn run(args: &SearchArgs) -> Result<()> {
             "objectives": described,
             "reference_point": reference,
             "front": json,
+            "full": {
+                "summary": full_subnet.to_string(),
+                "values": full_values,
+                "test_error": full_test,
+            },
         }))?,
     )?;
     if let Some(trace) = &result.hypervolume_trace {
@@ -302,6 +342,15 @@ pub fn run(args: &SearchArgs) -> Result<()> {
         front.len()
     );
     print!("{csv}");
+    // Plots need a font for their text; without one the search's results still stand.
+    match lopper_report::search_plots(&args.out) {
+        Ok(files) => {
+            for f in files {
+                println!("plot: {}", f.display());
+            }
+        }
+        Err(e) => eprintln!("lopper: warning: no plots: {e}"),
+    }
     println!("written: {}", args.out.display());
     Ok(())
 }

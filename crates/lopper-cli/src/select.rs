@@ -18,10 +18,14 @@ pub struct SelectArgs {
     /// At most this many multiply-accumulates (the `macs` objective).
     #[arg(long, value_name = "N")]
     pub max_macs: Option<f64>,
-    /// At most this much more validation error than the front's best; among those, the
-    /// smallest by the front's second objective.
+    /// At most this much more validation error than the unpruned network (the front's best
+    /// for fronts written without it); among those, the smallest by the front's second
+    /// objective.
     #[arg(long, value_name = "DELTA")]
     pub max_error_increase: Option<f64>,
+    /// Also write the chosen member's JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// One member of a front, as `front.json` holds it.
@@ -39,7 +43,11 @@ pub fn run(args: &SelectArgs) -> Result<()> {
     } else {
         args.front.clone()
     };
-    let (names, members) = read_front(&path)?;
+    let Front {
+        names,
+        members,
+        full,
+    } = read_front(&path)?;
     let column = |name: &str| -> Result<usize> {
         names.iter().position(|n| n == name).with_context(|| {
             format!(
@@ -62,10 +70,15 @@ pub fn run(args: &SelectArgs) -> Result<()> {
     if limits.is_empty() && args.max_error_increase.is_none() {
         bail!("give a budget: --max-params, --max-latency-ms, --max-macs or --max-error-increase");
     }
-    let best_error = members
-        .iter()
-        .map(|m| m.values[error])
-        .fold(f64::INFINITY, f64::min);
+    let best_error = full.map_or_else(
+        || {
+            members
+                .iter()
+                .map(|m| m.values[error])
+                .fold(f64::INFINITY, f64::min)
+        },
+        |f| f[error],
+    );
     let feasible: Vec<&Member> = members
         .iter()
         .filter(|m| limits.iter().all(|&(c, v)| m.values[c] <= v))
@@ -92,11 +105,25 @@ pub fn run(args: &SelectArgs) -> Result<()> {
         );
     };
     eprintln!("lopper: selected trial {}: {}", m.id, m.summary);
-    println!("{}", serde_json::to_string_pretty(&m.entry)?);
+    let text = serde_json::to_string_pretty(&m.entry)?;
+    if let Some(out) = &args.out {
+        std::fs::write(out, format!("{text}\n"))
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    println!("{text}");
     Ok(())
 }
 
-fn read_front(path: &Path) -> Result<(Vec<String>, Vec<Member>)> {
+/// A front as `front.json` holds it.
+struct Front {
+    /// The objectives' names.
+    names: Vec<String>,
+    members: Vec<Member>,
+    /// The unpruned network's values, when the front records them.
+    full: Option<Vec<f64>>,
+}
+
+fn read_front(path: &Path) -> Result<Front> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let doc: serde_json::Value =
@@ -134,5 +161,17 @@ fn read_front(path: &Path) -> Result<(Vec<String>, Vec<Member>)> {
     if members.is_empty() {
         bail!("{}: the front is empty", path.display());
     }
-    Ok((names, members))
+    let full = doc["full"]["values"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter_map(serde_json::Value::as_f64)
+                .collect::<Vec<_>>()
+        })
+        .filter(|v| v.len() == names.len());
+    Ok(Front {
+        names,
+        members,
+        full,
+    })
 }

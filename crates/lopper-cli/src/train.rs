@@ -68,6 +68,9 @@ pub struct TrainArgs {
     /// Validate on the first N examples of the validation set only.
     #[arg(long, value_name = "N")]
     pub validation_limit: Option<usize>,
+    /// Test on the first N examples of the test set only (here and in `lopper search`).
+    #[arg(long, value_name = "N")]
+    pub test_limit: Option<usize>,
     /// Peak learning rate.
     #[arg(long, default_value_t = 2e-5)]
     pub lr: f64,
@@ -258,6 +261,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let mut split = serde_json::to_value(&splits.record)?;
     split["train_limit"] = serde_json::json!(args.train_limit);
     split["validation_limit"] = serde_json::json!(args.validation_limit);
+    split["test_limit"] = serde_json::json!(args.test_limit);
     let meta = serde_json::json!({
         "task": source.to_string(),
         "data": args.data.display().to_string(),
@@ -322,8 +326,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
 
     // The paper's protocol holds the official dev split out as the test set: score the best
     // checkpoint on it.
-    if let Some(test) = &splits.test {
-        let test = EncodedDataset::new(test, &tokenizer)?;
+    let mut test_scores = serde_json::Value::Null;
+    if let Some(mut test) = splits.test {
+        if let Some(n) = args.test_limit {
+            test.examples.truncate(n);
+        }
+        let test = EncodedDataset::new(&test, &tokenizer)?;
         let plain = lopper::model::default_device();
         let best_dir = args.out.join("best");
         let net = if best_dir.join("config.json").is_file() {
@@ -360,6 +368,21 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         let path = args.out.join("test.json");
         std::fs::write(&path, serde_json::to_string_pretty(&scores)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
+        test_scores = scores.into();
     }
+    // Written last: its presence says the run is complete (`lopper run` skips the stage).
+    let summary = serde_json::json!({
+        "finished": report.finished,
+        "resumed": report.resumed,
+        "steps": report.steps,
+        "train_seconds": report.train_seconds,
+        "examples_per_second": report.examples_per_second,
+        "best": report.best.map(|(epoch, score)| serde_json::json!({"epoch": epoch + 1, "score": score})),
+        "history": report.history,
+        "test": test_scores,
+    });
+    let path = args.out.join("summary.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&summary)? + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

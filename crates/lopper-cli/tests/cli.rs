@@ -10,7 +10,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::lopper;
+use common::{lopper, root, text};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -254,4 +254,41 @@ fn resuming_with_other_settings_is_refused() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("seed 0"), "{}", stderr(&o));
+}
+
+#[test]
+fn the_example_pipelines_are_valid() {
+    let dir = root().join("examples/pipelines");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let o = lopper(&["run", "--dry-run", path.to_str().unwrap()]);
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            path.display(),
+            text(&o.stderr)
+        );
+        let out = text(&o.stdout);
+        for stage in ["train", "search", "select", "export", "eval"] {
+            assert!(out.contains(stage), "{out}");
+        }
+        n += 1;
+    }
+    assert!(n >= 3);
+    // A misspelt flag fails before anything runs, naming the stage.
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "out = \"o\"\n[train]\ntask = \"rte\"\ndata = \".\"\nmodel = \".\"\n[search]\nbudgett = 3\n",
+    )
+    .unwrap();
+    let o = lopper(&["run", "--dry-run", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("[search]") && err.contains("--budgett"),
+        "{err}"
+    );
 }

@@ -1,0 +1,147 @@
+//! The main job's pipeline (`lopper run`) end to end on real data with a tiny budget: the real
+//! all-MiniLM-L6-v2 and the real movie-review ratings, both fetched through the package
+//! registry. The model is named by its hub id and found in a local folder laid out as the
+//! Hugging Face hub cache, the path a user with a network takes.
+
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+mod common;
+use common::text;
+
+const HUB_ID: &str = "sentence-transformers/all-MiniLM-L6-v2";
+
+/// `HF_HOME` with the model in the hub cache's layout: `hub/models--org--name/refs/main`
+/// naming a snapshot whose files link to the real ones.
+fn hub_home(dir: &Path, model: &Path) -> std::path::PathBuf {
+    let repo = dir.join("hf/hub/models--sentence-transformers--all-MiniLM-L6-v2");
+    let rev = "8b3219a92973c328a8e22fadcfa821b5dc75636a";
+    let snapshot = repo.join("snapshots").join(rev);
+    fs::create_dir_all(repo.join("refs")).unwrap();
+    fs::write(repo.join("refs/main"), rev).unwrap();
+    fs::create_dir_all(&snapshot).unwrap();
+    for entry in fs::read_dir(model).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::os::unix::fs::symlink(entry.path(), snapshot.join(entry.file_name())).unwrap();
+        }
+    }
+    dir.join("hf")
+}
+
+fn run(config: &Path, hf_home: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lopper"))
+        .args(["run", "--quiet"])
+        .arg(config)
+        .env("HF_HOME", hf_home)
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap()
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn the_pipeline_prunes_minilm_on_real_reviews_and_resumes() {
+    let model = lopper::testkit::assets::minilm().unwrap();
+    let data = lopper::testkit::assets::movie_reviews().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let hf_home = hub_home(tmp.path(), &model);
+    let out = tmp.path().join("run");
+    let config = tmp.path().join("pipeline.toml");
+    fs::write(
+        &config,
+        format!(
+            r#"out = "{out}"
+[train]
+task = "movie-reviews"
+data = "{data}"
+model = "{HUB_ID}"
+strategy = "full"
+train_limit = 16
+validation_limit = 24
+test_limit = 40
+epochs = 1
+batch_size = 8
+lr = 1e-4
+max_len = 32
+[search]
+budget = 4
+initial_design = true
+[select]
+max_params = 0.9
+[eval]
+limit = 40
+latency = '{{"batch_size":2,"seq_len":32,"warmup":1,"repetitions":3}}'
+"#,
+            out = out.display(),
+            data = data.display(),
+        ),
+    )
+    .unwrap();
+
+    let o = run(&config, &hf_home);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    assert!(stdout.contains("front of"), "{stdout}");
+
+    // Every stage's output, and the figures agree across stages.
+    let summary = json(&out.join("train/summary.json"));
+    assert_eq!(summary["steps"], 2);
+    let train = json(&out.join("train/train.json"));
+    assert_eq!(train["meta"]["model"], HUB_ID);
+    let front = json(&out.join("search/front.json"));
+    assert!(front["full"]["values"].is_array(), "{front}");
+    let trials = fs::read_to_string(out.join("search/search/trials.jsonl")).unwrap();
+    assert_eq!(trials.lines().count(), 4);
+    for plot in ["front", "hypervolume"] {
+        for ext in ["svg", "png"] {
+            let p = out.join(format!("search/plots/{plot}.{ext}"));
+            assert!(fs::metadata(&p).unwrap().len() > 1000, "{}", p.display());
+        }
+    }
+    let selected = json(&out.join("selected.json"));
+    assert!(selected["values"][1].as_f64().unwrap() <= 0.9);
+    let eval = json(&out.join("eval.json"));
+    assert_eq!(eval["examples"], 40);
+    assert_eq!(eval["set"], "test");
+    // The exported dense model scores on the test set exactly what the sliced sub-network
+    // scored inside the super-network during the search.
+    let test_error = selected["test_error"].as_f64().unwrap();
+    assert!(
+        (eval["score"].as_f64().unwrap() - (1.0 - test_error)).abs() < 1e-12,
+        "{eval} vs {selected}"
+    );
+    assert_eq!(
+        eval["params"].as_u64().unwrap(),
+        selected["info"]["dense_params"].as_u64().unwrap()
+    );
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && !html.contains("src=\"http"));
+    assert!(out.join("report.md").is_file());
+
+    // Run again: every stage is found done.
+    let o = run(&config, &hf_home);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let stderr = text(&o.stderr);
+    assert_eq!(stderr.matches("skipped").count(), 5, "{stderr}");
+
+    // A stage table that sets what the pipeline joins: one error line, exit 2.
+    fs::write(
+        &config,
+        "out = \"x\"\n[train]\ntask = \"rte\"\nout = \"y\"\n",
+    )
+    .unwrap();
+    let o = run(&config, &hf_home);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("[train] `out`: the pipeline sets this itself"),
+        "{}",
+        text(&o.stderr)
+    );
+}
