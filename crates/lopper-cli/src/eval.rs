@@ -149,14 +149,16 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             println!("  {} {v:.4}", m.name());
         }
     }
-    // The unpruned model's size: an exported model's config keeps the original widths.
-    let mut unpruned = net.config().clone();
-    unpruned.layers = None;
-    let full_params = dense_params(&unpruned, &Subnet::full(&unpruned.arch()));
-    println!(
-        "parameters: {params} ({:.1} % of the unpruned {full_params})",
-        100.0 * params as f64 / full_params as f64
-    );
+    // The share of the unpruned model, for a sub-network (an exported model's config does
+    // not record the layers it dropped).
+    let full_params = (!exported).then(|| dense_params(net.config(), &Subnet::full(&net.arch())));
+    println!("parameters: {params}");
+    if let Some(full) = full_params {
+        println!(
+            "  {:.1} % of the unpruned {full}",
+            100.0 * params as f64 / full as f64
+        );
+    }
     println!(
         "latency: {:.2} ms median (p10 {:.2}, p90 {:.2}; batch {} x {})",
         latency.value,
@@ -177,7 +179,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             "values": e.values.iter().map(|(m, v)| (m.name(), *v)).collect::<Vec<_>>(),
             "params": params,
             "full_params": full_params,
-            "params_fraction": params as f64 / full_params as f64,
+            "params_fraction": full_params.map(|f| params as f64 / f as f64),
             "latency_ms": {
                 "median": latency.value,
                 "p10": latency.info["latency_p10_ms"],

@@ -201,7 +201,7 @@ fn run(cli: Cli) -> Result<()> {
         }),
         Command::Run(args) => pipeline::run(&args),
         Command::Report { dir } => {
-            let (md, html) = lopper_report::write_report(&dir)?;
+            let (md, html) = lopper::report::write_report(&dir)?;
             println!("{}\n{}", md.display(), html.display());
             Ok(())
         }

@@ -233,7 +233,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     if dry {
         return Ok(());
     }
-    match lopper_report::write_report(&out) {
+    match lopper::report::write_report(&out) {
         Ok((md, html)) => println!("report: {} and {}", md.display(), html.display()),
         Err(e) => eprintln!("lopper: warning: no report: {e}"),
     }

@@ -343,7 +343,7 @@ pub fn run(args: &SearchArgs) -> Result<()> {
     );
     print!("{csv}");
     // Plots need a font for their text; without one the search's results still stand.
-    match lopper_report::search_plots(&args.out) {
+    match lopper::report::search_plots(&args.out) {
         Ok(files) => {
             for f in files {
                 println!("plot: {}", f.display());

@@ -45,6 +45,8 @@ pub(crate) struct Table {
     width: Option<usize>,
     first: bool,
     rows: usize,
+    /// Drop the `\r` of CRLF line ends (TSV).
+    crlf_strip: bool,
 }
 
 impl Table {
@@ -58,7 +60,12 @@ impl Table {
         let mut builder = ReaderBuilder::new();
         builder.has_headers(false).flexible(true);
         match kind {
-            Delimited::Tsv => builder.delimiter(b'\t').quoting(false),
+            // Rows end at `\n`, and a `\r` before it is dropped below: the reader's own CRLF
+            // handling reports every row of a CRLF file one line too early.
+            Delimited::Tsv => builder
+                .delimiter(b'\t')
+                .quoting(false)
+                .terminator(csv::Terminator::Any(b'\n')),
             Delimited::Csv => builder.delimiter(b','),
         };
         let mut table = Self {
@@ -68,6 +75,7 @@ impl Table {
             width,
             first: true,
             rows: 0,
+            crlf_strip: kind == Delimited::Tsv,
         };
         if header {
             let Some(row) = table.raw_row()? else {
@@ -150,6 +158,19 @@ impl Table {
             return Ok(None);
         }
         let line = fields.position().map_or(0, |p| p.line());
+        if self.crlf_strip && fields.iter().next_back().is_some_and(|f| f.ends_with('\r')) {
+            let mut cleaned = StringRecord::new();
+            let n = fields.len();
+            for (i, f) in fields.iter().enumerate() {
+                cleaned.push_field(if i + 1 == n {
+                    f.trim_end_matches('\r')
+                } else {
+                    f
+                });
+            }
+            cleaned.set_position(fields.position().cloned());
+            fields = cleaned;
+        }
         if std::mem::take(&mut self.first) {
             strip_bom(&mut fields);
         }
@@ -182,6 +203,19 @@ mod tests {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         path
+    }
+
+    #[test]
+    fn crlf_rows_keep_their_lines_and_lose_the_carriage_return() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.tsv");
+        std::fs::write(&path, "a\tb\r\n1\tx\r\n2\ty\r\n").unwrap();
+        let mut t = Table::open(&path, Delimited::Tsv, true, None).unwrap();
+        let r = t.next_row().unwrap().unwrap();
+        assert_eq!((r.line, r.get(1)), (2, "x"));
+        let r = t.next_row().unwrap().unwrap();
+        assert_eq!((r.line, r.get(1)), (3, "y"));
+        assert!(t.next_row().unwrap().is_none());
     }
 
     #[test]

@@ -11,7 +11,7 @@ fn the_real_ratings_make_the_documented_task() {
     let source: TaskSource = "movie-reviews".parse().unwrap();
     let train = source.read(&dir, Split::Train).unwrap();
     let dev = source.read(&dir, Split::Dev).unwrap();
-    assert_eq!((train.len(), dev.len()), (8454, 2114));
+    assert_eq!((train.len(), dev.len()), (8457, 2111));
     let positive = |d: &lopper_data::Dataset| {
         d.labels()
             .unwrap()
@@ -34,8 +34,8 @@ fn the_real_ratings_make_the_documented_task() {
     let splits = source
         .splits(&dir, &Protocol::Paper(PaperProtocol::new(0)))
         .unwrap();
-    assert_eq!((splits.train.len(), splits.validation.len()), (5917, 2537));
-    assert_eq!(splits.test.unwrap().len(), 2114);
+    assert_eq!((splits.train.len(), splits.validation.len()), (5919, 2538));
+    assert_eq!(splits.test.unwrap().len(), 2111);
     let again = source
         .splits(&dir, &Protocol::Paper(PaperProtocol::new(0)))
         .unwrap();
