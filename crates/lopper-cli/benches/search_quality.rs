@@ -87,7 +87,9 @@ fn search(
     objectives: &str,
     dir: &Path,
 ) -> Result<Outcome, String> {
+    // From the workspace's root: a train run records its data folder as it was given.
     let status = Command::new(env!("CARGO_BIN_EXE_lopper"))
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
         .arg("search")
         .arg("--train-run")
         .arg(&o.train_run)

@@ -244,6 +244,16 @@ pub fn run(args: &SearchArgs) -> Result<()> {
     let mut front: Vec<&lopper::search::TrialRecord> =
         result.front.iter().map(|&i| &result.records[i]).collect();
     front.sort_by(|a, b| a.values[0].total_cmp(&b.values[0]));
+    // Points that decode to the same sub-network (no layer kept, whatever the widths) are one
+    // member of the front: the first trial that reached it stands for them.
+    let mut seen = std::collections::HashSet::new();
+    let mut members = Vec::with_capacity(front.len());
+    for r in front {
+        if seen.insert(space.decode(&r.point)?) {
+            members.push(r);
+        }
+    }
+    let front = members;
     let mut csv = String::from("id,subnet");
     for o in &described {
         write!(csv, ",{}", o.name)?;
