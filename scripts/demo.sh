@@ -13,11 +13,15 @@ cd "$(dirname "$0")/.."
 config="${1:-examples/pipelines/demo.toml}"
 
 t0=$(date +%s)
-cargo build -p lopper-cli
+# The whole workspace's binaries: the same features as `cargo test --workspace` resolves, so
+# the two share one build of Burn.
+cargo build --workspace --bins
+target_dir="$(cargo metadata --format-version 1 --no-deps \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
 t1=$(date +%s)
 echo "demo: build took $((t1 - t0)) s" >&2
 bash scripts/fetch-minilm.sh >/dev/null
 bash scripts/fetch-movie-reviews.sh >/dev/null
-cargo run --quiet -p lopper-cli -- run "$config"
+"$target_dir/debug/lopper" run "$config"
 t2=$(date +%s)
 echo "demo: fetch and pipeline took $((t2 - t1)) s (build $((t1 - t0)) s)" >&2
