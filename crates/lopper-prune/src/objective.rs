@@ -361,6 +361,9 @@ struct LatencySettings {
     seq_len: usize,
     warmup: usize,
     repetitions: usize,
+    /// Threads of the CPU backend's kernels while timing (default: the process's pool, i.e.
+    /// one per core or `RAYON_NUM_THREADS`).
+    threads: Option<usize>,
 }
 
 impl Default for LatencySettings {
@@ -370,6 +373,7 @@ impl Default for LatencySettings {
             seq_len: 128,
             warmup: 2,
             repetitions: 10,
+            threads: None,
         }
     }
 }
@@ -377,6 +381,8 @@ impl Default for LatencySettings {
 struct LatencyObjective {
     settings: LatencySettings,
     batch: Batch,
+    /// The thread pool the timing runs in, when `threads` is set.
+    pool: Option<rayon::ThreadPool>,
 }
 
 impl SubnetObjective for LatencyObjective {
@@ -389,6 +395,15 @@ impl SubnetObjective for LatencyObjective {
     }
 
     fn measure(&self, net: &SuperNet, subnet: &Subnet) -> Result<Value> {
+        match &self.pool {
+            Some(pool) => pool.install(|| self.time(net, subnet)),
+            None => self.time(net, subnet),
+        }
+    }
+}
+
+impl LatencyObjective {
+    fn time(&self, net: &SuperNet, subnet: &Subnet) -> Result<Value> {
         let run = || -> Result<()> {
             let out = net.forward_subnet(&self.batch, subnet)?;
             // Wait for the result: backends may run asynchronously.
@@ -415,6 +430,7 @@ impl SubnetObjective for LatencyObjective {
                 "repetitions": ms.len(),
                 "batch_size": self.settings.batch_size,
                 "seq_len": self.settings.seq_len,
+                "threads": self.pool.as_ref().map_or_else(rayon::current_num_threads, |p| p.current_num_threads()),
             }),
         })
     }
@@ -425,12 +441,25 @@ fn build_latency(
     config: &serde_json::Value,
 ) -> Result<Box<dyn SubnetObjective>> {
     let settings: LatencySettings = settings("latency", config)?;
-    if settings.batch_size == 0 || settings.seq_len == 0 || settings.repetitions == 0 {
+    if settings.batch_size == 0
+        || settings.seq_len == 0
+        || settings.repetitions == 0
+        || settings.threads == Some(0)
+    {
         return Err(PruneError::objective(
             "latency",
-            "batch_size, seq_len and repetitions must be at least 1",
+            "batch_size, seq_len, repetitions and threads must be at least 1",
         ));
     }
+    let pool = match settings.threads {
+        Some(n) => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| PruneError::objective("latency", format!("threads: {e}")))?,
+        ),
+        None => None,
+    };
     // A fixed batch of ordinary token ids (the timing does not depend on their values).
     let vocab = ctx.config.vocab_size.max(2) as u32;
     let ids: Vec<Vec<u32>> = (0..settings.batch_size)
@@ -441,7 +470,11 @@ fn build_latency(
         })
         .collect();
     let batch = Batch::new(&ids, None, None, &ctx.config, &ctx.device)?;
-    Ok(Box::new(LatencyObjective { settings, batch }))
+    Ok(Box::new(LatencyObjective {
+        settings,
+        batch,
+        pool,
+    }))
 }
 
 inventory::submit! {

@@ -209,7 +209,7 @@ fn error_is_one_minus_the_metric_and_latency_reports_its_spread() {
     );
     let latency = build(
         &s,
-        r#"latency={"batch_size":2,"seq_len":16,"repetitions":5}"#,
+        r#"latency={"batch_size":2,"seq_len":16,"repetitions":5,"threads":1}"#,
     );
     assert!(latency.exclusive() && !error.exclusive());
     let l = latency.measure(&s.net, &full).unwrap();
@@ -219,6 +219,13 @@ fn error_is_one_minus_the_metric_and_latency_reports_its_spread() {
     );
     assert!(l.value > 0.0 && p10 <= l.value && l.value <= p90, "{l:?}");
     assert_eq!(l.info["repetitions"], 5);
+    assert_eq!(l.info["threads"], 1);
+    assert!(
+        ObjectiveSpec::parse(r#"latency={"threads":0}"#)
+            .unwrap()
+            .build(&s.ctx)
+            .is_err()
+    );
 }
 
 #[test]
