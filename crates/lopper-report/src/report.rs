@@ -344,8 +344,18 @@ fn train_section(doc: &mut Doc, train: &Path) -> Result<(), ReportError> {
     let settings = train.join("train.json");
     if settings.is_file() {
         let v: Value = read_json(&settings)?;
+        // `lopper train`'s train.json: what the command recorded (`meta`), the trainer's
+        // settings (`fit.train`, its strategy's, the rest of `fit`) and the sizes.
+        let fit = v.get("fit");
+        let train_cfg = fit.and_then(|f| f.get("train"));
         let mut rows = scalar_rows(v.get("meta"), "");
-        rows.extend(scalar_rows(v.get("train"), ""));
+        rows.extend(scalar_rows(train_cfg, ""));
+        rows.extend(scalar_rows(
+            train_cfg.and_then(|t| t.get("strategy_config")),
+            "",
+        ));
+        rows.extend(scalar_rows(fit, ""));
+        rows.extend(scalar_rows(Some(&v), ""));
         doc.table(&["setting", "value"], rows);
     }
     let metrics = train.join("metrics.jsonl");
@@ -383,7 +393,9 @@ fn train_section(doc: &mut Doc, train: &Path) -> Result<(), ReportError> {
                 .iter()
                 .map(|v| {
                     let s = scores(v);
-                    let mut row = vec![cell(&v["epoch"]), cell(&v["step"])];
+                    // The log counts epochs from 0; people from 1.
+                    let epoch = v["epoch"].as_u64().map_or(Value::Null, |e| (e + 1).into());
+                    let mut row = vec![cell(&epoch), cell(&v["step"])];
                     row.extend(
                         roles
                             .iter()

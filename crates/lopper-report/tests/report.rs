@@ -69,9 +69,10 @@ fn pipeline_folder(dir: &Path) {
     );
     write(
         &dir.join("train/train.json"),
-        r#"{"train":{"strategy":"full","lr":2e-5,"epochs":2,"batch_size":4,"nested":{"x":1}},
+        r#"{"fit":{"train":{"strategy":"full","strategy_config":{"num_random":2,"temperature":10.0},
+                "lr":2e-5,"epochs":2,"batch_size":4,"nested":{"x":1}},"data_seed":0},
             "meta":{"task":"rte","model":"minilm","space":"small","max_len":128,"split":{"a":1},"backend":"flex"},
-            "other":3}"#,
+            "train_examples":3}"#,
     );
     let mut metrics = String::new();
     for step in 1..=120 {
@@ -183,7 +184,12 @@ fn pipeline_report_is_complete_and_self_contained() {
         "| task | rte |",
         "| lr | 2.000e-5 |",
         "| epoch | step | largest | smallest |",
-        "| 1 | 120 | 0.5200 | 0.4200 |",
+        "| 1 | 60 | 0.5100 | 0.4100 |",
+        "| 2 | 120 | 0.5200 | 0.4200 |",
+        "| strategy | full |",
+        "| temperature | 10 |",
+        "| data_seed | 0 |",
+        "| train_examples | 3 |",
         "| largest | accuracy | 0.6000 | 6 layers |",
         "| id | sub-network | error (fraction) | params (fraction) | test error |",
         "| 3 | 6 layers [8h/1074u <all>] | 0.4100 | 0.8700 | 0.4800 |",
