@@ -118,21 +118,7 @@ impl Scorer {
         let mut classes = Vec::with_capacity(self.labels.len());
         let mut scores = Vec::with_capacity(self.labels.len());
         for b in &self.batches {
-            let z = match mode {
-                Mode::Sliced => logits(net, b, subnet, self.num_choices)?,
-                Mode::Masked => {
-                    let out = net.forward(b, subnet, Mode::Masked)?;
-                    let z = out
-                        .logits
-                        .ok_or_else(|| TrainError::Settings("the model has no task head".into()))?;
-                    if self.num_choices > 1 {
-                        let [rows, _] = z.dims();
-                        z.reshape([rows / self.num_choices, self.num_choices])
-                    } else {
-                        z
-                    }
-                }
-            };
+            let z = logits(net, b, subnet, self.num_choices, mode)?;
             let [rows, cols] = z.dims();
             let values: Vec<f32> = z
                 .into_data()

@@ -200,7 +200,13 @@ impl Trainer {
         let mut teacher: Option<Tensor<2>> = None;
         let mut records = Vec::with_capacity(members.len());
         for m in &members {
-            let logits = logits(net, batch, &m.subnet, num_choices)?;
+            let logits = logits(
+                net,
+                batch,
+                &m.subnet,
+                num_choices,
+                lopper_model::Mode::Sliced,
+            )?;
             let loss = match (m.loss, &teacher) {
                 (LossKind::Task, _) => task_loss(logits.clone(), targets),
                 (LossKind::Distill, Some(t)) => distillation_loss(
@@ -258,7 +264,7 @@ pub fn subnet_loss(
     targets: &Targets,
     num_choices: usize,
 ) -> Result<f64> {
-    let logits = logits(net, batch, subnet, num_choices)?.detach();
+    let logits = logits(net, batch, subnet, num_choices, lopper_model::Mode::Sliced)?.detach();
     Ok(f64::from(task_loss(logits, targets).into_scalar::<f32>()))
 }
 
@@ -268,8 +274,13 @@ pub(crate) fn logits(
     batch: &Batch,
     subnet: &lopper_core::Subnet,
     num_choices: usize,
+    mode: lopper_model::Mode,
 ) -> Result<Tensor<2>> {
-    let out = net.forward_subnet(batch, subnet)?;
+    // Sliced goes through forward_subnet, which also runs exported models whole.
+    let out = match mode {
+        lopper_model::Mode::Sliced => net.forward_subnet(batch, subnet)?,
+        lopper_model::Mode::Masked => net.forward(batch, subnet, mode)?,
+    };
     let logits = out.logits.ok_or_else(|| {
         TrainError::Settings(
             "the model has no task head: load it with a classification head".into(),
