@@ -113,6 +113,17 @@ pub struct TrainArgs {
     /// Examples per batch when validating.
     #[arg(long, default_value_t = 32)]
     pub eval_batch_size: usize,
+    /// Before training, reorder every layer's heads and FFN units by importance, most
+    /// important first (DynaBERT's rewiring; the full network computes the same), so that the
+    /// sub-networks of spaces that keep a layer's first heads and units (small, medium) keep
+    /// the ones that matter. Importance: the mean norm of what a head or unit adds to the
+    /// residual stream over the first --rewire-examples training examples. The order is
+    /// written to rewiring.json. Off by default: the paper does not rewire.
+    #[arg(long)]
+    pub rewire: bool,
+    /// Training examples that rewiring weighs heads and units on.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    pub rewire_examples: usize,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -224,7 +235,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         TaskKind::MultipleChoice { .. } => base.with_head(HeadKind::MultipleChoice, 1),
     };
     let device = lopper::model::default_device().autodiff();
-    let (net, report) = SuperNet::load_with_config(&model_dir, config, &device, args.seed)
+    let (mut net, report) = SuperNet::load_with_config(&model_dir, config, &device, args.seed)
         .with_context(|| format!("cannot load the model in {}", model_dir.display()))?;
     if !report.initialized.is_empty() && !args.quiet {
         eprintln!(
@@ -237,6 +248,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let train = EncodedDataset::new(&splits.train, &tokenizer)?;
     let validation = EncodedDataset::new(&splits.validation, &tokenizer)?;
     let space = SpaceConfig { kind, sampler }.build(net.arch())?;
+    if args.rewire {
+        rewire(&mut net, &train, args)?;
+    }
 
     let config = FitConfig {
         train: TrainConfig {
@@ -270,6 +284,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         "sampler": format!("{:?}", args.sampler).to_lowercase(),
         "split": split,
         "max_len": args.max_len,
+        "rewire": args.rewire.then_some(args.rewire_examples.min(train.len())),
         "backend": lopper::model::default_backend(),
     });
     if !args.quiet {
@@ -384,5 +399,46 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let path = args.out.join("summary.json");
     std::fs::write(&path, serde_json::to_string_pretty(&summary)? + "\n")
         .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Rewires `net` on the first `--rewire-examples` training examples and writes the order to
+/// `OUT/rewiring.json` (the same data and seed give the same order, so a resumed run rewires
+/// identically before its checkpoint replaces the weights).
+fn rewire(net: &mut SuperNet, train: &EncodedDataset, args: &TrainArgs) -> anyhow::Result<()> {
+    let n = args.rewire_examples.min(train.len());
+    if n == 0 {
+        bail!(
+            "--rewire needs at least one training example (--rewire-examples {})",
+            args.rewire_examples
+        );
+    }
+    let device = net.device().clone().inner();
+    let indices: Vec<usize> = (0..n).collect();
+    let mut batches = Vec::new();
+    for chunk in indices.chunks(args.eval_batch_size.max(1)) {
+        batches.push(lopper::train::model_batch(&train.batch(chunk)?, net.config(), &device)?.0);
+    }
+    let importance = net.importance(&batches)?;
+    let order = importance.rewiring();
+    net.rewire(&order)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let path = args.out.join("rewiring.json");
+    let record = serde_json::json!({
+        "examples": n,
+        "tokens": importance.tokens,
+        "order": order,
+        "importance": importance,
+    });
+    std::fs::write(&path, serde_json::to_string(&record)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    if !args.quiet {
+        eprintln!(
+            "lopper: rewired heads and units by importance on {n} training examples ({} tokens) → {}",
+            importance.tokens,
+            path.display()
+        );
+    }
     Ok(())
 }

@@ -13,6 +13,8 @@
 //!   parameters) or [`Mode::Masked`] (the reference semantics).
 //! - [`SuperNet::extract`] gives the dense pruned model; [`export`] writes it in the Hugging
 //!   Face layout with per-layer shapes.
+//! - [`SuperNet::importance`] and [`SuperNet::rewire`] reorder heads and units, most important
+//!   first, so that spaces keeping the first ones keep those (DynaBERT's rewiring).
 //! - [`paper_params`], [`dense_params`] and [`macs`] count a sub-network from the config.
 //!
 //! The backend is Burn's run-time [`Device`](burn::tensor::Device): `Device::flex()` by
@@ -26,6 +28,7 @@ mod error;
 mod export;
 mod modules;
 mod pooling;
+mod rewire;
 mod source;
 mod supernet;
 mod weights;
@@ -37,6 +40,7 @@ pub use error::{ModelError, Result};
 pub use export::export;
 pub use modules::{Attention, Dense, Embeddings, FeedForward, Layer, Norm};
 pub use pooling::{Pooling, l2_normalize, pool, sentence_transformers_defaults};
+pub use rewire::{Importance, Rewiring};
 pub use source::resolve_model;
 pub use supernet::{Classifier, EncoderOutput, EncoderWeights, LoadReport, Mode, SuperNet};
 pub use weights::WeightFiles;

@@ -144,6 +144,29 @@ impl Attention {
         head_dim: usize,
         eps: f64,
     ) -> Tensor<3> {
+        self.run(x, mask, plan, head_dim, eps).0
+    }
+
+    /// The whole block's output and its context vectors per head, `[batch, heads, seq,
+    /// head_dim]` (what [rewiring](crate::Importance) weighs heads by).
+    pub(crate) fn forward_with_context(
+        &self,
+        x: Tensor<3>,
+        mask: Tensor<4>,
+        head_dim: usize,
+        eps: f64,
+    ) -> (Tensor<3>, Tensor<4>) {
+        self.run(x, mask, &HeadPlan::Slice(Selection::All), head_dim, eps)
+    }
+
+    fn run(
+        &self,
+        x: Tensor<3>,
+        mask: Tensor<4>,
+        plan: &HeadPlan,
+        head_dim: usize,
+        eps: f64,
+    ) -> (Tensor<3>, Tensor<4>) {
         let [b, s, _] = x.dims();
         let all = Selection::All;
         let cols = match plan {
@@ -161,9 +184,10 @@ impl Attention {
         if let HeadPlan::Mask(m) = plan {
             probs = probs * (**m).clone();
         }
-        let context = probs.matmul(v).swap_dims(1, 2).reshape([b, s, width]);
+        let per_head = probs.matmul(v);
+        let context = per_head.clone().swap_dims(1, 2).reshape([b, s, width]);
         let out = self.output.forward_rows(context, cols);
-        self.norm.forward(out + x, eps)
+        (self.norm.forward(out + x, eps), per_head)
     }
 }
 
