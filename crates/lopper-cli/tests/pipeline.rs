@@ -70,6 +70,8 @@ epochs = 1
 batch_size = 8
 lr = 1e-4
 max_len = 32
+rewire = true
+rewire_examples = 8
 [search]
 budget = 4
 initial_design = true
@@ -95,6 +97,21 @@ latency = '{{"batch_size":2,"seq_len":32,"warmup":1,"repetitions":3}}'
     assert_eq!(summary["steps"], 2);
     let train = json(&out.join("train/train.json"));
     assert_eq!(train["meta"]["model"], HUB_ID);
+    // Rewired before training: each layer's order is a permutation, and recorded.
+    assert_eq!(train["meta"]["rewire"], 8);
+    let rewiring = json(&out.join("train/rewiring.json"));
+    let heads = rewiring["order"]["heads"].as_array().unwrap();
+    assert_eq!(heads.len(), 6);
+    for layer in heads {
+        let mut order: Vec<u64> = layer
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        order.sort_unstable();
+        assert_eq!(order, (0..12).collect::<Vec<u64>>());
+    }
     let front = json(&out.join("search/front.json"));
     assert!(front["full"]["values"].is_array(), "{front}");
     let trials = fs::read_to_string(out.join("search/search/trials.jsonl")).unwrap();
