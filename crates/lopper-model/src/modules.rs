@@ -144,22 +144,12 @@ impl Attention {
         head_dim: usize,
         eps: f64,
     ) -> Tensor<3> {
-        self.run(x, mask, plan, head_dim, eps).0
+        self.forward_with_context(x, mask, plan, head_dim, eps).0
     }
 
-    /// The whole block's output and its context vectors per head, `[batch, heads, seq,
-    /// head_dim]` (what [rewiring](crate::Importance) weighs heads by).
+    /// [`Attention::forward`], with the context vectors of the computed heads, `[batch,
+    /// heads, seq, head_dim]` (what [rewiring](crate::Importance) weighs heads by).
     pub(crate) fn forward_with_context(
-        &self,
-        x: Tensor<3>,
-        mask: Tensor<4>,
-        head_dim: usize,
-        eps: f64,
-    ) -> (Tensor<3>, Tensor<4>) {
-        self.run(x, mask, &HeadPlan::Slice(Selection::All), head_dim, eps)
-    }
-
-    fn run(
         &self,
         x: Tensor<3>,
         mask: Tensor<4>,

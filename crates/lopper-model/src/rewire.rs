@@ -21,7 +21,7 @@ use burn::tensor::activation::gelu;
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::modules::{Dense, Selection, UnitPlan};
+use crate::modules::{Dense, HeadPlan, Selection, UnitPlan};
 use crate::{Batch, ModelError, Result, SuperNet};
 
 /// Per layer, the importance of each head and each FFN unit (mean contribution norm per
@@ -126,7 +126,13 @@ impl SuperNet {
                         "layer {i} has no attention or FFN block to rewire"
                     )));
                 };
-                let (out, context) = att.forward_with_context(x, additive.clone(), dh, eps);
+                let (out, context) = att.forward_with_context(
+                    x,
+                    additive.clone(),
+                    &HeadPlan::Slice(Selection::All),
+                    dh,
+                    eps,
+                );
                 // [b, h, s, dh] → [h, b·s, dh] · [h, dh, d] → [h, b·s, d]
                 let per_head = context
                     .swap_dims(0, 1)

@@ -4,38 +4,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use burn::tensor::{Device, Tensor};
+mod common;
+
+use common::{device, tensor_diff as max_diff, tiny};
 use lopper_core::{LayerKeep, Subnet};
 use lopper_model::{Batch, EncoderConfig, Family, HeadKind, Mode, Rewiring, SuperNet};
 use proptest::prelude::*;
-
-fn device() -> Device {
-    lopper_model::default_device()
-}
-
-fn tiny(
-    family: Family,
-    layers: usize,
-    heads: usize,
-    head_dim: usize,
-    units: usize,
-) -> EncoderConfig {
-    EncoderConfig {
-        family,
-        vocab_size: 50,
-        hidden_size: heads * head_dim,
-        num_layers: layers,
-        num_heads: heads,
-        intermediate_size: units,
-        max_positions: 24,
-        type_vocab_size: if family == Family::Bert { 2 } else { 1 },
-        layer_norm_eps: 1e-12,
-        pad_token_id: if family == Family::Bert { 0 } else { 1 },
-        head: HeadKind::SequenceClassification,
-        num_labels: 2,
-        layers: None,
-    }
-}
 
 fn batches(config: &EncoderConfig) -> Vec<Batch> {
     let ids = [
@@ -45,11 +19,6 @@ fn batches(config: &EncoderConfig) -> Vec<Batch> {
     ids.iter()
         .map(|rows| Batch::new(rows, None, None, config, &device()).unwrap())
         .collect()
-}
-
-fn max_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
-    let d: f32 = (a - b).abs().max().into_scalar();
-    if d.is_nan() { f32::INFINITY } else { d }
 }
 
 proptest! {
@@ -63,7 +32,7 @@ proptest! {
         keep in (1usize..5, 1usize..9),
     ) {
         let family = if roberta { Family::Roberta } else { Family::Bert };
-        let config = tiny(family, layers, heads, head_dim, units);
+        let config = tiny(family, layers, heads, head_dim, units, HeadKind::SequenceClassification);
         let net = SuperNet::random(config.clone(), &device(), seed).unwrap();
         let data = batches(&config);
         let importance = net.importance(&data).unwrap();
@@ -123,7 +92,7 @@ proptest! {
 
 #[test]
 fn bad_rewirings_are_refused() {
-    let config = tiny(Family::Bert, 2, 2, 2, 3);
+    let config = tiny(Family::Bert, 2, 2, 2, 3, HeadKind::SequenceClassification);
     let mut net = SuperNet::random(config.clone(), &device(), 0).unwrap();
     let ok = Rewiring {
         heads: vec![vec![1, 0]; 2],
@@ -146,7 +115,7 @@ fn bad_rewirings_are_refused() {
 /// parameters: gradients reach them.
 #[test]
 fn a_rewired_network_on_an_autodiff_device_trains() {
-    let config = tiny(Family::Bert, 2, 2, 2, 3);
+    let config = tiny(Family::Bert, 2, 2, 2, 3, HeadKind::SequenceClassification);
     let device = device().autodiff();
     let mut net = SuperNet::random(config.clone(), &device, 3).unwrap();
     let data: Vec<Batch> = batches(&config)

@@ -3,50 +3,18 @@
 
 #![allow(clippy::unwrap_used)]
 
-use burn::tensor::{Device, Tensor};
+mod common;
+
+use burn::tensor::Tensor;
+use common::{device, tensor_diff as max_diff, tiny};
 use lopper_core::{LayerKeep, Subnet};
 use lopper_model::{Batch, EncoderConfig, Family, HeadKind, Mode, SuperNet, export};
 use proptest::prelude::*;
-
-fn device() -> Device {
-    lopper_model::default_device()
-}
-
-fn tiny(
-    family: Family,
-    layers: usize,
-    heads: usize,
-    head_dim: usize,
-    units: usize,
-    head: HeadKind,
-) -> EncoderConfig {
-    EncoderConfig {
-        family,
-        vocab_size: 50,
-        hidden_size: heads * head_dim,
-        num_layers: layers,
-        num_heads: heads,
-        intermediate_size: units,
-        max_positions: 24,
-        type_vocab_size: if family == Family::Bert { 2 } else { 1 },
-        layer_norm_eps: 1e-12,
-        pad_token_id: if family == Family::Bert { 0 } else { 1 },
-        head,
-        num_labels: 3,
-        layers: None,
-    }
-}
 
 fn batch(config: &EncoderConfig) -> Batch {
     // Ragged rows: the shorter ones are padded and masked.
     let ids = vec![vec![2, 7, 9, 4, 11, 3], vec![2, 5, 3], vec![2, 8, 8, 8, 3]];
     Batch::new(&ids, None, None, config, &device()).unwrap()
-}
-
-/// The largest absolute difference; NaN anywhere gives infinity (so that a NaN cannot pass).
-fn max_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
-    let d: f32 = (a - b).abs().max().into_scalar();
-    if d.is_nan() { f32::INFINITY } else { d }
 }
 
 /// A random sub-network: per layer dropped, or any subset (possibly empty) of heads and units.

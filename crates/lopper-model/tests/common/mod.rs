@@ -5,7 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
+use lopper_model::{EncoderConfig, Family, HeadKind};
 use serde_json::Value;
 
 /// The workspace root.
@@ -55,4 +56,41 @@ pub fn max_diff<const D: usize>(got: Tensor<D>, expected: &Value) -> f32 {
         .zip(&want)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f32::max)
+}
+
+/// The default device.
+pub fn device() -> Device {
+    lopper_model::default_device()
+}
+
+/// A tiny encoder of random shape (vocabulary 50, 24 positions, 3 labels).
+pub fn tiny(
+    family: Family,
+    layers: usize,
+    heads: usize,
+    head_dim: usize,
+    units: usize,
+    head: HeadKind,
+) -> EncoderConfig {
+    EncoderConfig {
+        family,
+        vocab_size: 50,
+        hidden_size: heads * head_dim,
+        num_layers: layers,
+        num_heads: heads,
+        intermediate_size: units,
+        max_positions: 24,
+        type_vocab_size: if family == Family::Bert { 2 } else { 1 },
+        layer_norm_eps: 1e-12,
+        pad_token_id: if family == Family::Bert { 0 } else { 1 },
+        head,
+        num_labels: 3,
+        layers: None,
+    }
+}
+
+/// The largest absolute difference; NaN anywhere gives infinity (so that a NaN cannot pass).
+pub fn tensor_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
+    let d: f32 = (a - b).abs().max().into_scalar();
+    if d.is_nan() { f32::INFINITY } else { d }
 }
