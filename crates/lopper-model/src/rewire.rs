@@ -82,7 +82,9 @@ fn values<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f32>> {
 
 impl SuperNet {
     /// The importance of every head and unit over `batches` of task data (the full network,
-    /// no gradients). Needs a super-network (not an exported model) and at least one batch.
+    /// no gradients). Needs a super-network (not an exported model) and at least one batch;
+    /// the batches live on the device without autodiff (`net.valid().device()`), as for
+    /// scoring.
     pub fn importance<'a>(
         &self,
         batches: impl IntoIterator<Item = &'a Batch>,
