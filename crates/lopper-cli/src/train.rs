@@ -405,7 +405,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
 /// Rewires `net` on the first `--rewire-examples` training examples and writes the order to
 /// `OUT/rewiring.json` (the same data and seed give the same order, so a resumed run rewires
 /// identically before its checkpoint replaces the weights).
-fn rewire(net: &mut SuperNet, train: &EncodedDataset, args: &TrainArgs) -> anyhow::Result<()> {
+fn rewire(net: &mut SuperNet, train: &EncodedDataset, args: &TrainArgs) -> Result<()> {
     let n = args.rewire_examples.min(train.len());
     if n == 0 {
         bail!(
@@ -431,12 +431,33 @@ fn rewire(net: &mut SuperNet, train: &EncodedDataset, args: &TrainArgs) -> anyho
         "order": order,
         "importance": importance,
     });
-    std::fs::write(&path, serde_json::to_string(&record)?)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let text = serde_json::to_string(&record)?;
+    // A folder keeps the order its checkpoints were trained in: another one (other data or
+    // --rewire-examples) is refused before anything is overwritten.
+    if let Ok(old) = std::fs::read_to_string(&path) {
+        if old != text {
+            bail!(
+                "{} holds a run rewired otherwise; use another folder or the same settings",
+                args.out.display()
+            );
+        }
+        return report_rewiring(args, n, importance.tokens, &path);
+    }
+    let tmp = args.out.join("rewiring.json.tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    report_rewiring(args, n, importance.tokens, &path)
+}
+
+fn report_rewiring(
+    args: &TrainArgs,
+    n: usize,
+    tokens: usize,
+    path: &std::path::Path,
+) -> Result<()> {
     if !args.quiet {
         eprintln!(
-            "lopper: rewired heads and units by importance on {n} training examples ({} tokens) → {}",
-            importance.tokens,
+            "lopper: rewired heads and units by importance on {n} training examples ({tokens} tokens) → {}",
             path.display()
         );
     }

@@ -118,6 +118,63 @@ fn train_writes_a_run_scores_the_test_split_and_resumes_when_run_again() {
 }
 
 #[test]
+fn rewiring_is_recorded_and_another_on_the_same_folder_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let out = tmp.path().join("run");
+    let out_s = out.to_string_lossy().into_owned();
+    let glue = glue();
+    let mut args = vec![
+        "train",
+        "--task",
+        "rte",
+        "--data",
+        &glue,
+        "--model",
+        &model,
+        "--out",
+        &out_s,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--max-len",
+        "32",
+        "--rewire",
+        "--rewire-examples",
+        "4",
+        "--quiet",
+    ];
+    let o = lopper(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let settings: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("train.json")).unwrap()).unwrap();
+    assert_eq!(settings["meta"]["rewire"], 4);
+    let recorded = fs::read_to_string(out.join("rewiring.json")).unwrap();
+    let rewiring: serde_json::Value = serde_json::from_str(&recorded).unwrap();
+    assert_eq!(rewiring["examples"], 4);
+    assert!(rewiring["tokens"].as_u64().unwrap() > 4);
+    let heads = rewiring["order"]["heads"].as_array().unwrap();
+    let units = rewiring["order"]["units"].as_array().unwrap();
+    assert!(!heads.is_empty() && heads.len() == units.len());
+
+    // The same command resumes (the same order); another rewiring is refused and leaves the
+    // recorded one as it was.
+    let o = lopper(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let i = args.iter().position(|a| *a == "--rewire-examples").unwrap();
+    args[i + 1] = "3";
+    let o = lopper(&args);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("rewired otherwise"), "{err}");
+    assert_eq!(
+        fs::read_to_string(out.join("rewiring.json")).unwrap(),
+        recorded
+    );
+}
+
+#[test]
 fn bad_train_flags_are_one_error_line_and_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
     let model = tiny_model(tmp.path());
