@@ -35,11 +35,17 @@ fn tiny_model(dir: &Path) -> String {
     dst.to_string_lossy().into_owned()
 }
 
-#[test]
-fn train_writes_a_run_scores_the_test_split_and_resumes_when_run_again() {
+/// A temporary folder holding the tiny model, and the run folder to train into there.
+fn tiny_run() -> (tempfile::TempDir, String, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let model = tiny_model(tmp.path());
     let out = tmp.path().join("run");
+    (tmp, model, out)
+}
+
+#[test]
+fn train_writes_a_run_scores_the_test_split_and_resumes_when_run_again() {
+    let (_tmp, model, out) = tiny_run();
     let out_s = out.to_string_lossy().into_owned();
     let glue = glue();
     let args = [
@@ -119,9 +125,7 @@ fn train_writes_a_run_scores_the_test_split_and_resumes_when_run_again() {
 
 #[test]
 fn rewiring_is_recorded_and_another_on_the_same_folder_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let model = tiny_model(tmp.path());
-    let out = tmp.path().join("run");
+    let (_tmp, model, out) = tiny_run();
     let out_s = out.to_string_lossy().into_owned();
     let glue = glue();
     let mut args = vec![
