@@ -114,14 +114,7 @@ impl SuperNet {
             tokens += values(real.clone().sum(), "the attention mask")?
                 .first()
                 .map_or(0, |&x| x.round() as usize);
-            let additive =
-                (batch.attention_mask.clone().neg() + 1.0).reshape([b, 1, 1, s]) * f32::MIN;
-            let mut x = w.embeddings.forward(
-                batch.input_ids.clone(),
-                batch.position_ids.clone(),
-                batch.token_type_ids.clone(),
-                eps,
-            );
+            let (mut x, additive) = net.embed(batch);
             for (i, layer) in w.layers.iter().enumerate() {
                 let (Some(att), Some(ffn)) = (&layer.attention, &layer.ffn) else {
                     return Err(ModelError::Input(format!(

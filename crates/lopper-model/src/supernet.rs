@@ -497,6 +497,20 @@ impl SuperNet {
         )
     }
 
+    /// The embedded batch, `[batch, seq, hidden]`, and the additive attention mask every layer
+    /// takes, `[batch, 1, 1, seq]`: 0 for tokens, the most negative float for padding.
+    pub(crate) fn embed(&self, batch: &Batch) -> (Tensor<3>, Tensor<4>) {
+        let x = self.weights.embeddings.forward(
+            batch.input_ids.clone(),
+            batch.position_ids.clone(),
+            batch.token_type_ids.clone(),
+            self.config.layer_norm_eps,
+        );
+        let [b, s] = batch.dims();
+        let mask = (batch.attention_mask.clone().neg() + 1.0).reshape([b, 1, 1, s]) * f32::MIN;
+        (x, mask)
+    }
+
     fn run(
         &self,
         batch: &Batch,
@@ -505,15 +519,8 @@ impl SuperNet {
         let eps = self.config.layer_norm_eps;
         let dh = self.config.head_dim();
         let w = &self.weights;
-        let mut x = w.embeddings.forward(
-            batch.input_ids.clone(),
-            batch.position_ids.clone(),
-            batch.token_type_ids.clone(),
-            eps,
-        );
-        let [b, s] = batch.dims();
-        // Additive mask: 0 for tokens, the most negative float for padding.
-        let mask = (batch.attention_mask.clone().neg() + 1.0).reshape([b, 1, 1, s]) * f32::MIN;
+        let [b, _] = batch.dims();
+        let (mut x, mask) = self.embed(batch);
         for (layer, plan) in w.layers.iter().zip(plans) {
             let Some((heads, units)) = plan else { continue };
             if let (Some(att), Some(plan)) = (&layer.attention, heads) {

@@ -6,7 +6,7 @@ use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 use lopper_core::{SearchSpace, SeededRng, seeded_rng};
-use lopper_model::{Batch, EncoderWeights, HeadKind, SuperNet};
+use lopper_model::{Batch, EncoderWeights, HeadKind, Mode, SuperNet};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -200,13 +200,7 @@ impl Trainer {
         let mut teacher: Option<Tensor<2>> = None;
         let mut records = Vec::with_capacity(members.len());
         for m in &members {
-            let logits = logits(
-                net,
-                batch,
-                &m.subnet,
-                num_choices,
-                lopper_model::Mode::Sliced,
-            )?;
+            let logits = logits(net, batch, &m.subnet, num_choices, Mode::Sliced)?;
             let loss = match (m.loss, &teacher) {
                 (LossKind::Task, _) => task_loss(logits.clone(), targets),
                 (LossKind::Distill, Some(t)) => distillation_loss(
@@ -264,7 +258,7 @@ pub fn subnet_loss(
     targets: &Targets,
     num_choices: usize,
 ) -> Result<f64> {
-    let logits = logits(net, batch, subnet, num_choices, lopper_model::Mode::Sliced)?.detach();
+    let logits = logits(net, batch, subnet, num_choices, Mode::Sliced)?.detach();
     Ok(f64::from(task_loss(logits, targets).into_scalar::<f32>()))
 }
 
@@ -274,12 +268,12 @@ pub(crate) fn logits(
     batch: &Batch,
     subnet: &lopper_core::Subnet,
     num_choices: usize,
-    mode: lopper_model::Mode,
+    mode: Mode,
 ) -> Result<Tensor<2>> {
     // Sliced goes through forward_subnet, which also runs exported models whole.
     let out = match mode {
-        lopper_model::Mode::Sliced => net.forward_subnet(batch, subnet)?,
-        lopper_model::Mode::Masked => net.forward(batch, subnet, mode)?,
+        Mode::Sliced => net.forward_subnet(batch, subnet)?,
+        Mode::Masked => net.forward(batch, subnet, mode)?,
     };
     let logits = out.logits.ok_or_else(|| {
         TrainError::Settings(
