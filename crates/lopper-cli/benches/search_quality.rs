@@ -118,7 +118,7 @@ fn search(
         .and_then(|v| v.parse().ok())
         .ok_or("hypervolume.csv is empty")?;
     let (mut evaluations, mut eval_seconds, mut errors) = (0, 0.0, Vec::new());
-    for line in read("search/trials.jsonl")?.lines() {
+    for line in read("trials.jsonl")?.lines() {
         let t: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
         evaluations += 1;
         eval_seconds += t["eval_seconds"].as_f64().unwrap_or(0.0);

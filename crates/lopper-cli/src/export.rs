@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use lopper::model::{SuperNet, dense_params, export, resolve_model};
+use lopper::model::{EncoderConfig, resolve_model};
+use lopper::pipeline::Exported;
 use lopper::space::subnet_from_spec;
 
 /// Flags of `lopper export`.
@@ -25,19 +26,21 @@ pub struct ExportArgs {
 /// Runs `lopper export`.
 pub fn run(args: &ExportArgs) -> Result<()> {
     let dir = resolve_model(&args.model, None)?;
-    let device = lopper::model::default_device();
-    let (net, _) = SuperNet::load(&dir, &device, 0)
-        .with_context(|| format!("cannot load the model in {}", dir.display()))?;
-    let subnet = subnet_from_spec(&args.subnet, net.arch()).context("--subnet")?;
-    let pruned = net.extract(&subnet)?;
-    export(&pruned, &args.out, Some(&dir))
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
-    let full = dense_params(net.config(), &lopper::core::Subnet::full(&net.arch()));
-    let kept = dense_params(net.config(), &subnet);
-    println!(
-        "{subnet}: {kept} parameters ({:.1} % of {full}) → {}",
-        100.0 * kept as f64 / full as f64,
-        args.out.display()
-    );
+    let arch = EncoderConfig::from_file(&dir.join("config.json"))?.arch();
+    let subnet = subnet_from_spec(&args.subnet, arch).context("--subnet")?;
+    let exported = lopper::pipeline::export(&args.model, &subnet, &args.out)?;
+    print(&exported);
     Ok(())
+}
+
+/// What an export prints.
+pub fn print(e: &Exported) {
+    println!(
+        "{}: {} parameters ({:.1} % of {}) → {}",
+        e.subnet,
+        e.params,
+        100.0 * e.params as f64 / e.full_params as f64,
+        e.full_params,
+        e.dir.display()
+    );
 }

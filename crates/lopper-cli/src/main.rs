@@ -12,6 +12,7 @@ mod eval;
 mod export;
 mod moo;
 mod pipeline;
+mod progress;
 mod search;
 mod select;
 mod train;

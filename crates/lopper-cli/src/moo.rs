@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use lopper::problems::ProblemEvaluator;
-use lopper::search::{ProgressObserver, Search, SearchConfig, SearchResult};
+use lopper::search::{Search, SearchConfig, SearchResult};
 use lopper::testkit::{Problem, problem_by_name};
 
 /// Settings of one test-problem search.
@@ -44,7 +44,7 @@ pub fn run(settings: &MooRun) -> Result<(Box<dyn Problem>, SearchResult)> {
         search = search.run_dir(dir);
     }
     if settings.progress {
-        search = search.observer(ProgressObserver::new(&format!(
+        search = search.observer(crate::progress::SearchProgress::new(&format!(
             "{} on {}",
             settings.optimizer, settings.problem
         )));

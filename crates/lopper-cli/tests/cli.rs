@@ -288,7 +288,8 @@ fn the_example_pipelines_are_valid() {
     assert_eq!(o.status.code(), Some(2));
     let err = text(&o.stderr);
     assert!(
-        err.contains("[search]") && err.contains("--budgett"),
+        err.contains("line 7: [search] unknown field `budgett`, expected one of"),
         "{err}"
     );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }

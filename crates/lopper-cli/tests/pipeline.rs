@@ -79,7 +79,7 @@ initial_design = true
 max_params = 0.9
 [eval]
 limit = 40
-latency = '{{"batch_size":2,"seq_len":32,"warmup":1,"repetitions":3}}'
+latency = {{ batch_size = 2, seq_len = 32, warmup = 1, repetitions = 3 }}
 "#,
             out = out.display(),
             data = data.display(),
@@ -114,7 +114,7 @@ latency = '{{"batch_size":2,"seq_len":32,"warmup":1,"repetitions":3}}'
     }
     let front = json(&out.join("search/front.json"));
     assert!(front["full"]["values"].is_array(), "{front}");
-    let trials = fs::read_to_string(out.join("search/search/trials.jsonl")).unwrap();
+    let trials = fs::read_to_string(out.join("search/trials.jsonl")).unwrap();
     assert_eq!(trials.lines().count(), 4);
     for plot in ["front", "hypervolume"] {
         for ext in ["svg", "png"] {

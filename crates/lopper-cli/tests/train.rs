@@ -307,7 +307,7 @@ fn search_writes_the_front_of_a_trained_run_and_resumes() {
         11
     );
     assert_eq!(
-        fs::read_to_string(out.join("search/trials.jsonl"))
+        fs::read_to_string(out.join("trials.jsonl"))
             .unwrap()
             .lines()
             .count(),
@@ -456,4 +456,121 @@ fn search_writes_the_front_of_a_trained_run_and_resumes() {
         err.contains("unknown objective `size`") && err.contains("latency"),
         "{err}"
     );
+}
+
+#[test]
+fn a_diverging_run_stops_with_one_error_line_and_keeps_its_last_checkpoint() {
+    let (_tmp, model, out) = tiny_run();
+    let out_s = out.to_string_lossy().into_owned();
+    let glue = glue();
+    let o = lopper(&[
+        "train",
+        "--task",
+        "rte",
+        "--data",
+        &glue,
+        "--model",
+        &model,
+        "--strategy",
+        "standard",
+        "--out",
+        &out_s,
+        "--lr",
+        "1e12",
+        "--batch-size",
+        "2",
+        "--max-len",
+        "32",
+        "--checkpoint-every",
+        "1",
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("lopper: error: the loss is") && err.contains("lower learning rate"),
+        "{err}"
+    );
+    // The step named is the one whose loss was not finite; the last checkpoint is the step
+    // before it, and no `best/` of broken weights was written.
+    let step: usize = err
+        .split("at step ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    let state: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("last/state.json")).unwrap()).unwrap();
+    assert_eq!(
+        state["trainer"]["step"].as_u64().unwrap() as usize,
+        step - 1
+    );
+    assert!(!out.join("best").exists());
+    assert!(!out.join("summary.json").exists());
+}
+
+#[test]
+fn a_run_made_with_relative_paths_is_searched_from_another_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_model(tmp.path());
+    let glue_copy = tmp.path().join("glue");
+    fs::create_dir_all(glue_copy.join("RTE")).unwrap();
+    for f in ["train.tsv", "dev.tsv"] {
+        fs::copy(
+            Path::new(&glue()).join("RTE").join(f),
+            glue_copy.join("RTE").join(f),
+        )
+        .unwrap();
+    }
+    // Trained from inside the folder, naming the data, the model and the run relatively.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lopper"))
+        .current_dir(tmp.path())
+        .args([
+            "train",
+            "--task",
+            "rte",
+            "--data",
+            "glue",
+            "--model",
+            "tiny-bert",
+            "--out",
+            "run",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--max-len",
+            "32",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let record: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(tmp.path().join("run/train.json")).unwrap())
+            .unwrap();
+    let data = record["meta"]["data"].as_str().unwrap();
+    assert!(Path::new(data).is_absolute(), "{data}");
+    // Searched from elsewhere: the recorded folders are found.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run").to_string_lossy().into_owned();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lopper"))
+        .current_dir(elsewhere.path())
+        .args([
+            "search",
+            "--train-run",
+            &run,
+            "--optimizer",
+            "random",
+            "--budget",
+            "3",
+            "--out",
+            "search",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(elsewhere.path().join("search/front.json").is_file());
 }

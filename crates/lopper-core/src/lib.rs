@@ -16,6 +16,7 @@
 
 mod arch;
 mod error;
+pub mod fs;
 mod objective;
 mod optimizer;
 mod point;

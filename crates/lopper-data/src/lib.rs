@@ -34,7 +34,7 @@ pub use imdb::{imdb_path, imdb_task, read_imdb, read_imdb_file};
 pub use metrics::{Evaluation, Metric, Predictions, evaluate};
 pub use movies::{MOVIE_REVIEWS_FILE, movie_reviews_path, movie_reviews_task, read_movie_reviews};
 pub use source::TaskSource;
-pub use split::{PaperProtocol, Protocol, SplitRecord, Splits, permutation};
+pub use split::{PaperProtocol, Protocol, ProtocolKind, SplitRecord, Splits, permutation};
 pub use swag::{SWAG_CHOICES, read_swag, read_swag_file, swag_path, swag_task};
 pub use task::{Dataset, Example, Label, Split, Task, TaskKind};
 pub use tokenize::{DEFAULT_MAX_LEN, Encoded, TextTokenizer};

@@ -62,6 +62,20 @@ impl fmt::Display for TaskSource {
     }
 }
 
+// Written as its name (`rte`, `movie-reviews`), as on the command line.
+impl serde::Serialize for TaskSource {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TaskSource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for TaskSource {
     type Err = DataError;
 

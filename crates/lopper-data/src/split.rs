@@ -67,11 +67,30 @@ impl PaperProtocol {
     }
 }
 
+/// Which protocol made a split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProtocolKind {
+    /// [`Protocol::Plain`].
+    Plain,
+    /// [`Protocol::Paper`].
+    Paper,
+}
+
+impl std::fmt::Display for ProtocolKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ProtocolKind::Plain => "plain",
+            ProtocolKind::Paper => "paper",
+        })
+    }
+}
+
 /// What a protocol did: enough to reproduce and report the split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SplitRecord {
-    /// `plain` or `paper`.
-    pub protocol: String,
+    /// Which protocol.
+    pub protocol: ProtocolKind,
     /// The shuffle's seed (paper protocol).
     pub seed: Option<u64>,
     /// The train share (paper protocol).
@@ -109,7 +128,7 @@ impl Protocol {
                 validation: dev,
                 test: None,
                 record: SplitRecord {
-                    protocol: "plain".into(),
+                    protocol: ProtocolKind::Plain,
                     seed: None,
                     train_fraction: None,
                     validation_cap: None,
@@ -144,7 +163,7 @@ impl Protocol {
                     train: train.subset(train_idx),
                     test: Some(dev),
                     record: SplitRecord {
-                        protocol: "paper".into(),
+                        protocol: ProtocolKind::Paper,
                         seed: Some(p.seed),
                         train_fraction: Some(p.train_fraction),
                         validation_cap: cap,

@@ -38,7 +38,7 @@ fn paper_protocol_divides_70_30_and_uses_dev_as_test() {
     );
     assert!(train.is_disjoint(&valid));
     assert_eq!(train.len() + valid.len(), 100);
-    assert_eq!(s.record.protocol, "paper");
+    assert_eq!(s.record.protocol, lopper_data::ProtocolKind::Paper);
     assert_eq!(s.record.seed, Some(3));
     assert_eq!(s.record.train_fraction, Some(0.7));
     assert_eq!((s.record.official_train, s.record.official_dev), (100, 40));
@@ -134,7 +134,10 @@ fn plain_use_is_train_and_dev() {
     assert_eq!(s.validation.len(), 4);
     assert_eq!(s.validation.split, Split::Dev);
     assert!(s.test.is_none());
-    assert_eq!((s.record.protocol.as_str(), s.record.seed), ("plain", None));
+    assert_eq!(
+        (s.record.protocol, s.record.seed),
+        (lopper_data::ProtocolKind::Plain, None)
+    );
 }
 
 #[test]

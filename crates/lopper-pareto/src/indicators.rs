@@ -100,9 +100,68 @@ pub fn best_under_constraint<P: AsRef<[f64]>>(
         .collect())
 }
 
+/// The index of the point with the smallest value of objective `objective` among those whose
+/// objectives stay within every `(constraint, limit)` (`point[constraint] <= limit`), or
+/// `None` when no point qualifies: selecting one model under budgets (at most 50 % of the
+/// parameters and 20 ms, say). Ties go to the earlier point.
+///
+/// Errors: points of different lengths (the first point's length rules) or with NaN, and
+/// objective indices out of range (not checked when there are no points).
+pub fn best_within<P: AsRef<[f64]>>(
+    points: &[P],
+    objective: usize,
+    limits: &[(usize, f64)],
+) -> Result<Option<usize>> {
+    let Some(first) = points.first() else {
+        return Ok(None);
+    };
+    let d = first.as_ref().len();
+    check_points(points, d, 0)?;
+    let indices = std::iter::once(objective).chain(limits.iter().map(|&(c, _)| c));
+    for m in indices {
+        if m >= d {
+            return Err(ParetoError::ObjectiveIndex {
+                objective: m,
+                dimension: d,
+            });
+        }
+    }
+    let mut best: Option<(usize, f64)> = None;
+    for (i, p) in points.iter().enumerate() {
+        let p = p.as_ref();
+        if limits.iter().all(|&(c, limit)| p[c] <= limit)
+            && best.is_none_or(|(_, b)| p[objective] < b)
+        {
+            best = Some((i, p[objective]));
+        }
+    }
+    Ok(best.map(|(i, _)| i))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn best_within_budgets() {
+        // (error, params, latency)
+        let points = [
+            [0.1, 0.9, 20.0],
+            [0.2, 0.5, 12.0],
+            [0.3, 0.4, 8.0],
+            [0.2, 0.45, 9.0],
+        ];
+        assert_eq!(best_within(&points, 0, &[(1, 0.5)]).unwrap(), Some(1));
+        assert_eq!(
+            best_within(&points, 0, &[(1, 0.5), (2, 10.0)]).unwrap(),
+            Some(3)
+        );
+        assert_eq!(best_within(&points, 1, &[(0, 0.2)]).unwrap(), Some(3));
+        assert_eq!(best_within(&points, 0, &[(1, 0.1)]).unwrap(), None);
+        assert_eq!(best_within(&points, 0, &[]).unwrap(), Some(0));
+        assert_eq!(best_within::<[f64; 2]>(&[], 0, &[(1, 0.5)]).unwrap(), None);
+        assert!(best_within(&points, 0, &[(3, 1.0)]).is_err());
+    }
 
     #[test]
     fn igd_plus_examples() {

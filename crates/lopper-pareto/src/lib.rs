@@ -30,6 +30,6 @@ pub use dominance::{
 };
 pub use error::{ParetoError, Result};
 pub use hypervolume::{exclusive_contribution, hypervolume};
-pub use indicators::{best_under_constraint, igd_plus};
+pub use indicators::{best_under_constraint, best_within, igd_plus};
 pub use normalize::{normalize, quantile_hypervolumes, quantile_transform};
 pub use sort::{Fronts, crowding_distance, non_dominated_sort};

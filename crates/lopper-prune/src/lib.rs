@@ -18,5 +18,6 @@ pub mod objective;
 pub use error::{PruneError, Result};
 pub use evaluator::SubnetEvaluator;
 pub use objective::{
-    ObjectiveContext, ObjectivePlugin, ObjectiveSpec, SubnetObjective, Value, objective_plugins,
+    LatencySettings, ObjectiveContext, ObjectivePlugin, ObjectiveSpec, SubnetObjective, Value,
+    objective_plugins,
 };

@@ -89,25 +89,72 @@ pub fn objective_plugins() -> Vec<&'static ObjectivePlugin> {
     all
 }
 
-/// An objective and its settings, as a search names it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+/// An objective and its settings, as a search names it. In a configuration file it is either
+/// a name (`"error"`) or a table with the name and the settings (`{ name = "latency",
+/// batch_size = 8 }`); on the command line `name` or `name={json settings}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ObjectiveSpec {
     /// The registered name.
     pub name: String,
     /// Its settings (`null` for the defaults).
-    #[serde(default)]
     pub config: serde_json::Value,
 }
 
+impl<'de> Deserialize<'de> for ObjectiveSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(
+            untagged,
+            expecting = "an objective's name, or a table with its `name` and settings"
+        )]
+        enum Repr {
+            Name(String),
+            Table {
+                name: String,
+                #[serde(flatten)]
+                config: serde_json::Map<String, serde_json::Value>,
+            },
+        }
+        Ok(match Repr::deserialize(d)? {
+            Repr::Name(name) => Self::named(name),
+            Repr::Table { name, config } => Self {
+                name,
+                config: if config.is_empty() {
+                    serde_json::Value::Null
+                } else {
+                    serde_json::Value::Object(config)
+                },
+            },
+        })
+    }
+}
+
 impl ObjectiveSpec {
+    /// The objective `name` with its defaults.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            config: serde_json::Value::Null,
+        }
+    }
+
+    /// The objective `name` with `settings` (any serialisable type, such as
+    /// [`LatencySettings`]).
+    pub fn with_settings(
+        name: impl Into<String>,
+        settings: &impl serde::Serialize,
+    ) -> Result<Self> {
+        let name = name.into();
+        let config = serde_json::to_value(settings)
+            .map_err(|e| PruneError::objective(&name, format!("settings: {e}")))?;
+        Ok(Self { name, config })
+    }
+
     /// Parses `name` or `name={json settings}` (e.g. `params={"count":"dense"}`).
     pub fn parse(spec: &str) -> Result<Self> {
         let spec = spec.trim();
         match spec.split_once('=') {
-            None => Ok(Self {
-                name: spec.to_string(),
-                config: serde_json::Value::Null,
-            }),
+            None => Ok(Self::named(spec)),
             Some((name, json)) => {
                 let config = serde_json::from_str(json).map_err(|e| {
                     PruneError::objective(name.trim(), format!("settings are not JSON: {e}"))
@@ -118,6 +165,32 @@ impl ObjectiveSpec {
                 })
             }
         }
+    }
+
+    /// Parses a comma-separated list such as `error,params={"count":"dense"},macs` (commas
+    /// inside braces and brackets belong to the settings).
+    pub fn parse_list(list: &str) -> Result<Vec<Self>> {
+        let mut out = Vec::new();
+        let (mut depth, mut cur) = (0i32, String::new());
+        for c in list.chars() {
+            match c {
+                '{' | '[' => depth += 1,
+                '}' | ']' => depth -= 1,
+                _ => {}
+            }
+            if c == ',' && depth == 0 {
+                if !cur.trim().is_empty() {
+                    out.push(Self::parse(&cur)?);
+                }
+                cur.clear();
+            } else {
+                cur.push(c);
+            }
+        }
+        if !cur.trim().is_empty() {
+            out.push(Self::parse(&cur)?);
+        }
+        Ok(out)
     }
 
     /// Builds the objective from the registry.
@@ -354,16 +427,22 @@ inventory::submit! {
 // ---------------------------------------------------------------------------------------------
 // latency
 
-#[derive(Debug, Deserialize)]
+/// The settings of the `latency` objective.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-struct LatencySettings {
-    batch_size: usize,
-    seq_len: usize,
-    warmup: usize,
-    repetitions: usize,
+pub struct LatencySettings {
+    /// Sequences per timed batch.
+    pub batch_size: usize,
+    /// Tokens per sequence.
+    pub seq_len: usize,
+    /// Untimed passes first.
+    pub warmup: usize,
+    /// Timed passes.
+    pub repetitions: usize,
     /// Threads of the CPU backend's kernels while timing (default: the process's pool, i.e.
     /// one per core or `RAYON_NUM_THREADS`).
-    threads: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
 }
 
 impl Default for LatencySettings {
@@ -482,5 +561,44 @@ inventory::submit! {
         name: "latency",
         summary: "median milliseconds of a sliced forward pass on the active backend, measured alone",
         build: build_latency,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn lists_split_outside_braces() {
+        let specs =
+            ObjectiveSpec::parse_list(r#"error, params={"count":"dense","relative":false},macs"#)
+                .unwrap();
+        let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["error", "params", "macs"]);
+        assert_eq!(specs[1].config["count"], "dense");
+        assert!(specs[0].config.is_null());
+        assert!(ObjectiveSpec::parse_list(" ").unwrap().is_empty());
+        assert!(ObjectiveSpec::parse_list("error,params={oops}").is_err());
+    }
+
+    #[test]
+    fn specs_read_from_names_or_tables() {
+        #[derive(Deserialize)]
+        struct File {
+            objectives: Vec<ObjectiveSpec>,
+        }
+        let f: File = toml::from_str(
+            "objectives = [\"error\", { name = \"latency\", batch_size = 8 }, { name = \"macs\" }]",
+        )
+        .unwrap();
+        assert_eq!(f.objectives[0], ObjectiveSpec::named("error"));
+        assert_eq!(f.objectives[1].config["batch_size"], 8);
+        assert!(f.objectives[2].config.is_null());
+        let e = toml::from_str::<File>("objectives = [3]").err().unwrap();
+        assert!(e.message().contains("an objective's name"), "{e}");
+        let latency = ObjectiveSpec::with_settings("latency", &LatencySettings::default()).unwrap();
+        assert_eq!(latency.config["seq_len"], 128);
+        assert!(latency.config.get("threads").is_none());
     }
 }

@@ -191,7 +191,7 @@ pub fn search_plots(search_dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     let plots = search_dir.join("plots");
     let mut written = Vec::new();
     if let [y, x, ..] = front.objectives.as_slice() {
-        let trials_path = search_dir.join("search").join("trials.jsonl");
+        let trials_path = search_dir.join("trials.jsonl");
         let trials = match trials_path.exists() {
             true => trial_values(&trials_path)?,
             false => Vec::new(),

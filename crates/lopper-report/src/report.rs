@@ -232,7 +232,7 @@ pub fn write_report(run_dir: &Path) -> Result<(PathBuf, PathBuf), ReportError> {
 fn search_section(doc: &mut Doc, dir: &Path, rel: &str) -> Result<Vec<Objective>, ReportError> {
     let front_path = dir.join("front.json");
     let front: Front = read_json(&front_path)?;
-    let trials_path = dir.join("search").join("trials.jsonl");
+    let trials_path = dir.join("trials.jsonl");
     let hv_path = dir.join("hypervolume.csv");
     let mut facts = Vec::new();
     if trials_path.is_file() {

@@ -29,7 +29,7 @@ fn search_folder(dir: &Path, objectives: usize) {
         );
     }
     trials += "{\"id\":6,\"point\":[4,";
-    write(&dir.join("search/trials.jsonl"), &trials);
+    write(&dir.join("trials.jsonl"), &trials);
     let objs = [
         r#"{"name":"error","direction":"minimize","unit":"fraction"}"#,
         r#"{"name":"params","direction":"minimize","unit":"fraction"}"#,
@@ -244,7 +244,7 @@ fn errors_name_the_folder_or_file() {
         other => panic!("{other:?}"),
     }
     search_folder(tmp.path(), 2);
-    let trials = tmp.path().join("search/trials.jsonl");
+    let trials = tmp.path().join("trials.jsonl");
     let text = fs::read_to_string(&trials)
         .unwrap()
         .replacen("{\"id\":1", "{oops", 1);

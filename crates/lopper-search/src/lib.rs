@@ -8,7 +8,7 @@
 //!   optimizer in trial-id order;
 //! - a multi-fidelity path: an evaluator reports intermediate results through its
 //!   [`EvalContext`] and a [`Scheduler`](lopper_core::Scheduler) plugin may stop it early;
-//! - [`Observer`]s, among them an indicatif progress bar;
+//! - [`Observer`]s: what watches a search (the `lopper` command installs a progress bar);
 //! - a run folder ([`RunStore`]) with the JSONL trial log and an atomic checkpoint after every
 //!   ask and tell, so that a killed search started again with the same command resumes
 //!   without losing a finished trial;
@@ -23,7 +23,7 @@ mod store;
 
 pub use error::{Result, SearchError};
 pub use evaluator::{EvalContext, Evaluator, Measurement};
-pub use observer::{Observer, Progress, ProgressObserver};
+pub use observer::{Observer, Progress};
 pub use record::TrialRecord;
 pub use runner::{Search, SearchConfig, SearchResult, StopReason};
 pub use store::{Checkpoint, Opened, RunManifest, RunStore};

@@ -1,10 +1,6 @@
 //! Observers: what watches a search as it goes (progress bars, custom logging). The trial log
 //! itself is kept by the run folder, not by an observer, so it cannot be forgotten.
 
-use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressStyle};
-
 use crate::TrialRecord;
 
 /// Where a search stands, as observers see it.
@@ -32,52 +28,14 @@ pub trait Observer: Send {
     fn on_finish(&mut self, _progress: &Progress<'_>) {}
 }
 
-/// A terminal progress bar (indicatif): evaluations against the budget, the front's size and
-/// its hypervolume. Hidden when standard error is not a terminal.
-pub struct ProgressObserver {
-    bar: ProgressBar,
-}
-
-impl ProgressObserver {
-    /// A progress bar titled `label`.
-    pub fn new(label: &str) -> Self {
-        let bar = ProgressBar::new(0);
-        let style = ProgressStyle::with_template(
-            "{prefix:.bold} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} evals  {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-        bar.set_style(style);
-        bar.set_prefix(label.to_string());
-        bar.enable_steady_tick(Duration::from_millis(250));
-        Self { bar }
+impl<T: Observer + ?Sized> Observer for Box<T> {
+    fn on_start(&mut self, progress: &Progress<'_>) {
+        (**self).on_start(progress);
     }
-
-    fn update(&self, p: &Progress<'_>) {
-        match p.budget {
-            Some(b) => self.bar.set_length(b as u64),
-            None => self.bar.set_length(p.evaluations as u64),
-        }
-        self.bar.set_position(p.evaluations as u64);
-        let hv = p
-            .hypervolume
-            .map(|h| format!("  HV {h:.4}"))
-            .unwrap_or_default();
-        self.bar.set_message(format!("front {}{hv}", p.front_size));
+    fn on_trial(&mut self, progress: &Progress<'_>) {
+        (**self).on_trial(progress);
     }
-}
-
-impl Observer for ProgressObserver {
-    fn on_start(&mut self, p: &Progress<'_>) {
-        self.update(p);
-    }
-
-    fn on_trial(&mut self, p: &Progress<'_>) {
-        self.update(p);
-    }
-
-    fn on_finish(&mut self, p: &Progress<'_>) {
-        self.update(p);
-        self.bar.finish();
+    fn on_finish(&mut self, progress: &Progress<'_>) {
+        (**self).on_finish(progress);
     }
 }

@@ -196,16 +196,12 @@ fn read_log(path: &Path) -> Result<Vec<TrialRecord>> {
 /// Writes `value` as JSON to a temporary file beside `path`, syncs it and renames it over
 /// `path`, so that a reader sees the old or the new file, never a mix.
 pub(crate) fn write_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_vec_pretty(value).map_err(|e| SearchError::Corrupt {
         path: path.to_path_buf(),
         line: 0,
         message: e.to_string(),
     })?;
-    let mut f = File::create(&tmp).map_err(|e| SearchError::io(&tmp, e))?;
-    f.write_all(&text).map_err(|e| SearchError::io(&tmp, e))?;
-    f.sync_all().map_err(|e| SearchError::io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| SearchError::io(path, e))
+    lopper_core::fs::write_atomic(path, &text).map_err(|e| SearchError::io(path, e))
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ fn main() {
     for name in STRATEGIES {
         let (mut net, _) = SuperNet::load_with_config(&dir, config.clone(), &device, 0).unwrap();
         let cfg = TrainConfig {
-            strategy: name.into(),
+            strategy: name,
             seed: 1,
             ..TrainConfig::default()
         };

@@ -26,8 +26,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use serde::de::DeserializeOwned;
+
 use burn::store::{BurnpackStore, ModuleSnapshot};
-use indicatif::{ProgressBar, ProgressStyle};
 use lopper_core::SearchSpace;
 use lopper_data::{EncodedDataset, Task};
 use lopper_model::SuperNet;
@@ -65,13 +66,16 @@ impl Default for FitConfig {
     }
 }
 
-/// What `train.json` records.
+/// What `train.json` records: the run's settings, what the caller records beside them (`M`:
+/// `()` for nothing; the pipeline records the task, data, model and space it trained on) and
+/// the sizes they imply. Read back with unknown fields refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FitSettings {
+#[serde(deny_unknown_fields)]
+pub struct FitSettings<M = ()> {
     /// The run's settings.
     pub fit: FitConfig,
-    /// Free-form labels from the caller (task, model, space, data, protocol…).
-    pub meta: serde_json::Value,
+    /// What the caller recorded (see [`Fit::meta`]).
+    pub meta: M,
     /// Training examples.
     pub train_examples: usize,
     /// Validation examples (0: no validation).
@@ -133,6 +137,21 @@ struct FitState {
     history: Vec<ValidationRecord>,
 }
 
+impl<T: FitObserver + ?Sized> FitObserver for Box<T> {
+    fn on_start(&mut self, done: usize, total: usize) {
+        (**self).on_start(done, total);
+    }
+    fn on_step(&mut self, record: &StepRecord, examples_per_second: f64) {
+        (**self).on_step(record, examples_per_second);
+    }
+    fn on_validation(&mut self, record: &ValidationRecord) {
+        (**self).on_validation(record);
+    }
+    fn on_finish(&mut self) {
+        (**self).on_finish();
+    }
+}
+
 /// How a run ended.
 #[derive(Debug)]
 pub struct FitReport {
@@ -167,82 +186,22 @@ pub trait FitObserver {
     fn on_finish(&mut self) {}
 }
 
-/// A terminal progress bar: steps against the total, loss, examples/s and ETA. Hidden when
-/// standard error is not a terminal.
-pub struct FitProgress {
-    bar: ProgressBar,
-    last_validation: String,
-}
-
-impl FitProgress {
-    /// A bar titled `label`.
-    pub fn new(label: &str) -> Self {
-        let bar = ProgressBar::new(0);
-        let style = ProgressStyle::with_template(
-            "{prefix:.bold} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} steps  ETA {eta}  {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-        bar.set_style(style);
-        bar.set_prefix(label.to_string());
-        bar.enable_steady_tick(Duration::from_millis(500));
-        Self {
-            bar,
-            last_validation: String::new(),
-        }
-    }
-}
-
-impl FitObserver for FitProgress {
-    fn on_start(&mut self, done: usize, total: usize) {
-        self.bar.set_length(total as u64);
-        self.bar.set_position(done as u64);
-        self.bar.reset_eta();
-    }
-
-    fn on_step(&mut self, r: &StepRecord, eps: f64) {
-        self.bar.set_position(r.step as u64 + 1);
-        self.bar.set_message(format!(
-            "loss {:.4}  {eps:.1} ex/s{}",
-            r.loss, self.last_validation
-        ));
-    }
-
-    fn on_validation(&mut self, r: &ValidationRecord) {
-        let scores: Vec<String> = r
-            .scores
-            .iter()
-            .map(|s| format!("{:?} {:.4}", s.role, s.score).to_lowercase())
-            .collect();
-        self.last_validation = format!("  | val {} {}", r.metric, scores.join(", "));
-        self.bar.println(format!(
-            "epoch {}: validation {} {}",
-            r.epoch + 1,
-            r.metric,
-            scores.join(", ")
-        ));
-    }
-
-    fn on_finish(&mut self) {
-        self.bar.finish();
-    }
-}
-
-/// A fine-tuning run into a folder (see the module's documentation for its layout).
-pub struct Fit<'a> {
+/// A fine-tuning run into a folder (see the module's documentation for its layout). `M` is
+/// what the caller records in `train.json` beside the settings ([`Fit::meta`]).
+pub struct Fit<'a, M = ()> {
     space: &'a dyn SearchSpace,
     task: &'a Task,
     train: &'a EncodedDataset,
     validation: Option<&'a EncodedDataset>,
     config: FitConfig,
-    meta: serde_json::Value,
+    meta: M,
     out: PathBuf,
     tokenizer_from: Option<PathBuf>,
     observer: Option<Box<dyn FitObserver + 'a>>,
     stop_after: Option<usize>,
 }
 
-impl<'a> Fit<'a> {
+impl<'a> Fit<'a, ()> {
     /// A run training sub-networks of `space` on `train` for `task`, into folder `out`.
     pub fn new(
         space: &'a dyn SearchSpace,
@@ -257,14 +216,19 @@ impl<'a> Fit<'a> {
             train,
             validation: None,
             config,
-            meta: serde_json::Value::Null,
+            meta: (),
             out: out.to_path_buf(),
             tokenizer_from: None,
             observer: None,
             stop_after: None,
         }
     }
+}
 
+impl<'a, M> Fit<'a, M>
+where
+    M: Serialize + DeserializeOwned + PartialEq + Clone,
+{
     /// Validates after each epoch on `data`.
     pub fn validation(mut self, data: &'a EncodedDataset) -> Self {
         self.validation = Some(data);
@@ -272,9 +236,19 @@ impl<'a> Fit<'a> {
     }
 
     /// Records `meta` in `train.json` (and refuses to resume a folder recorded otherwise).
-    pub fn meta(mut self, meta: serde_json::Value) -> Self {
-        self.meta = meta;
-        self
+    pub fn meta<N>(self, meta: N) -> Fit<'a, N> {
+        Fit {
+            space: self.space,
+            task: self.task,
+            train: self.train,
+            validation: self.validation,
+            config: self.config,
+            meta,
+            out: self.out,
+            tokenizer_from: self.tokenizer_from,
+            observer: self.observer,
+            stop_after: self.stop_after,
+        }
     }
 
     /// Copies the tokenizer files of folder `dir` into every checkpoint.
@@ -295,7 +269,7 @@ impl<'a> Fit<'a> {
         self
     }
 
-    fn settings(&self) -> Result<FitSettings> {
+    fn settings(&self) -> Result<FitSettings<M>> {
         let c = &self.config;
         if c.train.batch_size == 0 || c.eval_batch_size == 0 {
             return Err(TrainError::Settings(
@@ -329,21 +303,22 @@ impl<'a> Fit<'a> {
     /// last checkpoint if there is one.
     pub fn run(mut self, mut net: SuperNet) -> Result<FitReport> {
         let settings = self.settings()?;
-        fs::create_dir_all(&self.out).map_err(|e| TrainError::checkpoint(&self.out, e))?;
+        fs::create_dir_all(&self.out).map_err(|e| TrainError::io(&self.out, e))?;
         let settings_path = self.out.join("train.json");
         if settings_path.exists() {
             let text = fs::read_to_string(&settings_path)
-                .map_err(|e| TrainError::checkpoint(&settings_path, e))?;
-            let old: FitSettings = serde_json::from_str(&text)
-                .map_err(|e| TrainError::checkpoint(&settings_path, e))?;
+                .map_err(|e| TrainError::io(&settings_path, e))?;
+            let old: FitSettings<M> =
+                serde_json::from_str(&text).map_err(|e| TrainError::json(&settings_path, e))?;
             if old != settings {
-                return Err(TrainError::Settings(format!(
-                    "{} holds a run with other settings; use another folder or the same settings",
-                    self.out.display()
-                )));
+                return Err(TrainError::OtherRun {
+                    dir: self.out.clone(),
+                });
             }
         } else {
-            write_atomic(&settings_path, &to_json(&settings)?)?;
+            let text = to_json(&settings_path, &settings)?;
+            lopper_core::fs::write_atomic(&settings_path, text.as_bytes())
+                .map_err(|e| TrainError::io(&settings_path, e))?;
         }
         recover(&self.out)?;
 
@@ -372,10 +347,10 @@ impl<'a> Fit<'a> {
             .create(true)
             .append(true)
             .open(&metrics_path)
-            .map_err(|e| TrainError::checkpoint(&metrics_path, e))?;
+            .map_err(|e| TrainError::io(&metrics_path, e))?;
         metrics
             .set_len(state.metrics_len)
-            .map_err(|e| TrainError::checkpoint(&metrics_path, e))?;
+            .map_err(|e| TrainError::io(&metrics_path, e))?;
 
         let scorer = match self.validation {
             Some(v) => Some(Scorer::new(
@@ -389,7 +364,7 @@ impl<'a> Fit<'a> {
         };
         let validated: Vec<(Role, lopper_core::Subnet)> = {
             let mut v = vec![(Role::Largest, self.space.decode(&self.space.largest())?)];
-            if self.config.train.strategy != "standard" {
+            if self.config.train.strategy.trains_subnetworks() {
                 v.push((Role::Smallest, self.space.decode(&self.space.smallest())?));
             }
             v
@@ -418,11 +393,9 @@ impl<'a> Fit<'a> {
                 }
                 let t0 = Instant::now();
                 let (batch, targets) = model_batch(&b, net.config(), &net.device().clone())?;
-                let targets = targets.ok_or_else(|| {
-                    TrainError::Settings(format!(
-                        "the {} training split has unlabelled examples",
-                        self.task.name
-                    ))
+                let targets = targets.ok_or_else(|| TrainError::Unlabelled {
+                    task: self.task.name.clone(),
+                    split: "training",
                 })?;
                 let record =
                     trainer.train_step(&mut net, self.space, &batch, &targets, b.num_choices)?;
@@ -434,8 +407,7 @@ impl<'a> Fit<'a> {
                 state.position += 1;
                 let eps = session_examples as f64 / session_train.as_secs_f64().max(1e-9);
                 let line = step_line(&record, epoch, eps, dt.as_secs_f64());
-                writeln!(metrics, "{line}")
-                    .map_err(|e| TrainError::checkpoint(&metrics_path, e))?;
+                writeln!(metrics, "{line}").map_err(|e| TrainError::io(&metrics_path, e))?;
                 if let Some(o) = self.observer.as_mut() {
                     o.on_step(&record, eps);
                 }
@@ -457,9 +429,8 @@ impl<'a> Fit<'a> {
                         j["kind"] = "validation".into();
                         j
                     })
-                    .map_err(|e| TrainError::checkpoint(&metrics_path, e))?;
-                writeln!(metrics, "{line}")
-                    .map_err(|e| TrainError::checkpoint(&metrics_path, e))?;
+                    .map_err(|e| TrainError::json(&metrics_path, e))?;
+                writeln!(metrics, "{line}").map_err(|e| TrainError::io(&metrics_path, e))?;
                 if let Some(o) = self.observer.as_mut() {
                     o.on_validation(&v);
                 }
@@ -510,10 +481,10 @@ impl<'a> Fit<'a> {
         let metrics_path = self.out.join("metrics.jsonl");
         metrics
             .sync_data()
-            .map_err(|e| TrainError::checkpoint(&metrics_path, e))?;
+            .map_err(|e| TrainError::io(&metrics_path, e))?;
         state.metrics_len = metrics
             .metadata()
-            .map_err(|e| TrainError::checkpoint(&metrics_path, e))?
+            .map_err(|e| TrainError::io(&metrics_path, e))?
             .len();
         let last = self.out.join("last");
         let tmp = with_suffix(&last, ".new");
@@ -526,8 +497,8 @@ impl<'a> Fit<'a> {
             .map_err(|e| TrainError::checkpoint(&weights, format!("{e:?}")))?;
         trainer.save_optimizer(&tmp.join("optimizer.bpk"))?;
         let state_path = tmp.join("state.json");
-        fs::write(&state_path, to_json(state)?)
-            .map_err(|e| TrainError::checkpoint(&state_path, e))?;
+        fs::write(&state_path, to_json(&state_path, state)?)
+            .map_err(|e| TrainError::io(&state_path, e))?;
         sync_dir_files(&tmp)?;
         swap_in(&tmp, &last)
     }
@@ -629,10 +600,9 @@ fn validate(
 
 fn load_checkpoint(dir: &Path, net: &mut SuperNet, trainer: &mut Trainer) -> Result<FitState> {
     let state_path = dir.join("state.json");
-    let text =
-        fs::read_to_string(&state_path).map_err(|e| TrainError::checkpoint(&state_path, e))?;
+    let text = fs::read_to_string(&state_path).map_err(|e| TrainError::io(&state_path, e))?;
     let state: FitState =
-        serde_json::from_str(&text).map_err(|e| TrainError::checkpoint(&state_path, e))?;
+        serde_json::from_str(&text).map_err(|e| TrainError::json(&state_path, e))?;
     let weights = dir.join("weights.bpk");
     let mut store = BurnpackStore::from_file(&weights);
     let mut w = net.weights().clone();
@@ -655,9 +625,8 @@ fn load_checkpoint(dir: &Path, net: &mut SuperNet, trainer: &mut Trainer) -> Res
     Ok(state)
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string_pretty(value)
-        .map_err(|e| TrainError::Settings(format!("cannot write the run's state: {e}")))
+fn to_json<T: Serialize>(path: &Path, value: &T) -> Result<String> {
+    serde_json::to_string_pretty(value).map_err(|e| TrainError::json(path, e))
 }
 
 fn with_suffix(dir: &Path, suffix: &str) -> PathBuf {
@@ -668,7 +637,7 @@ fn with_suffix(dir: &Path, suffix: &str) -> PathBuf {
 
 fn remove_dir(dir: &Path) -> Result<()> {
     if dir.exists() {
-        fs::remove_dir_all(dir).map_err(|e| TrainError::checkpoint(dir, e))?;
+        fs::remove_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
     }
     Ok(())
 }
@@ -679,9 +648,9 @@ fn swap_in(tmp: &Path, dir: &Path) -> Result<()> {
     let old = with_suffix(dir, ".old");
     remove_dir(&old)?;
     if dir.exists() {
-        fs::rename(dir, &old).map_err(|e| TrainError::checkpoint(dir, e))?;
+        fs::rename(dir, &old).map_err(|e| TrainError::io(dir, e))?;
     }
-    fs::rename(tmp, dir).map_err(|e| TrainError::checkpoint(dir, e))?;
+    fs::rename(tmp, dir).map_err(|e| TrainError::io(dir, e))?;
     remove_dir(&old)
 }
 
@@ -691,7 +660,7 @@ fn recover(out: &Path) -> Result<()> {
         let dir = out.join(name);
         let old = with_suffix(&dir, ".old");
         if !dir.exists() && old.exists() {
-            fs::rename(&old, &dir).map_err(|e| TrainError::checkpoint(&dir, e))?;
+            fs::rename(&old, &dir).map_err(|e| TrainError::io(&dir, e))?;
         }
         remove_dir(&with_suffix(&dir, ".new"))?;
         remove_dir(&old)?;
@@ -700,25 +669,16 @@ fn recover(out: &Path) -> Result<()> {
 }
 
 fn sync_dir_files(dir: &Path) -> Result<()> {
-    let entries = fs::read_dir(dir).map_err(|e| TrainError::checkpoint(dir, e))?;
+    let entries = fs::read_dir(dir).map_err(|e| TrainError::io(dir, e))?;
     for entry in entries {
-        let path = entry.map_err(|e| TrainError::checkpoint(dir, e))?.path();
+        let path = entry.map_err(|e| TrainError::io(dir, e))?.path();
         if path.is_file() {
             File::open(&path)
                 .and_then(|f| f.sync_all())
-                .map_err(|e| TrainError::checkpoint(&path, e))?;
+                .map_err(|e| TrainError::io(&path, e))?;
         }
     }
     Ok(())
-}
-
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let tmp = with_suffix(path, ".tmp");
-    let mut f = File::create(&tmp).map_err(|e| TrainError::checkpoint(&tmp, e))?;
-    f.write_all(text.as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(|e| TrainError::checkpoint(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| TrainError::checkpoint(path, e))
 }
 
 #[cfg(test)]

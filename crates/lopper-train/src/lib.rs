@@ -14,7 +14,8 @@
 //! - [`StepRecord`]: the per-step trace (which sub-networks were trained, their losses), what
 //!   proves a strategy is what its name says.
 //! - [`Fit`]: epochs over a task's training split, validation after each epoch with the task's
-//!   metric ([`Scorer`]), best and last checkpoints, a JSONL metrics log, a progress bar, and
+//!   metric ([`Scorer`]), best and last checkpoints, a JSONL metrics log, progress through an
+//!   observer ([`FitObserver`]: the `lopper` command installs a bar), and
 //!   resumption of a killed run that reaches the uninterrupted run's weights.
 
 mod error;
@@ -26,13 +27,12 @@ mod strategy;
 mod trainer;
 
 pub use error::{Result, TrainError};
-pub use fit::{
-    Fit, FitConfig, FitObserver, FitProgress, FitReport, FitSettings, SubnetScore, ValidationRecord,
-};
+pub use fit::{Fit, FitConfig, FitObserver, FitReport, FitSettings, SubnetScore, ValidationRecord};
 pub use loss::{Targets, distillation_loss, task_loss};
 pub use schedule::LinearSchedule;
 pub use score::{Scorer, model_batch};
 pub use strategy::{
-    LossKind, Member, Role, STRATEGIES, Strategy, StrategyConfig, strategy_by_name,
+    LossKind, Member, Role, STRATEGIES, Strategy, StrategyConfig, StrategyKind, UnknownStrategy,
+    strategy_by_name,
 };
 pub use trainer::{MemberRecord, StepRecord, TrainConfig, Trainer, TrainerState, subnet_loss};

@@ -59,11 +59,9 @@ impl Scorer {
         device: &Device,
         batch_size: usize,
     ) -> Result<Self> {
-        let labels = data.labels().ok_or_else(|| {
-            TrainError::Settings(format!(
-                "the {} split to score on has unlabelled examples",
-                task.name
-            ))
+        let labels = data.labels().ok_or_else(|| TrainError::Unlabelled {
+            task: task.name.clone(),
+            split: "scored",
         })?;
         if labels.is_empty() {
             return Err(TrainError::Settings(format!(
@@ -123,7 +121,7 @@ impl Scorer {
             let values: Vec<f32> = z
                 .into_data()
                 .try_to_vec::<f32>()
-                .map_err(|e| TrainError::Settings(format!("cannot read the logits: {e:?}")))?;
+                .map_err(|e| TrainError::Logits(format!("{e:?}")))?;
             if regression {
                 scores.extend(values.iter().step_by(cols.max(1)).map(|&v| f64::from(v)));
             } else {

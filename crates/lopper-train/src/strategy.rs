@@ -209,36 +209,100 @@ impl Strategy for Kd {
     }
 }
 
-/// The strategies' names.
-pub const STRATEGIES: [&str; 6] = [
-    "standard",
-    "random",
-    "linear-random",
-    "sandwich",
-    "kd",
-    "full",
-];
+/// The paper's training strategies, by the names the command line and the run records use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyKind {
+    /// The full network with the labels: plain fine-tuning.
+    Standard,
+    /// `num_random` random sub-networks.
+    Random,
+    /// A random sub-network with probability `step / total`, else the full network.
+    LinearRandom,
+    /// Largest, smallest and `num_random` random sub-networks, all from the labels.
+    Sandwich,
+    /// The full network from the labels, one random sub-network distilled from it.
+    Kd,
+    /// The sandwich rule with in-place distillation (the paper's choice).
+    Full,
+}
+
+impl StrategyKind {
+    /// Every strategy, in the paper's order.
+    pub const ALL: [StrategyKind; 6] = [
+        StrategyKind::Standard,
+        StrategyKind::Random,
+        StrategyKind::LinearRandom,
+        StrategyKind::Sandwich,
+        StrategyKind::Kd,
+        StrategyKind::Full,
+    ];
+
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StrategyKind::Standard => "standard",
+            StrategyKind::Random => "random",
+            StrategyKind::LinearRandom => "linear-random",
+            StrategyKind::Sandwich => "sandwich",
+            StrategyKind::Kd => "kd",
+            StrategyKind::Full => "full",
+        }
+    }
+
+    /// Whether it trains sub-networks besides the full network (so that the smallest one is
+    /// worth validating).
+    pub fn trains_subnetworks(self) -> bool {
+        self != StrategyKind::Standard
+    }
+
+    /// The strategy with its sampling and distillation settings.
+    pub fn build(self, config: &StrategyConfig) -> Result<Box<dyn Strategy>> {
+        let k = config.num_random;
+        Ok(match self {
+            StrategyKind::Random if k == 0 => {
+                return Err(TrainError::Settings(
+                    "the random strategy needs num_random ≥ 1".into(),
+                ));
+            }
+            StrategyKind::Standard => Box::new(Standard),
+            StrategyKind::Random => Box::new(RandomK(k)),
+            StrategyKind::LinearRandom => Box::new(LinearRandom),
+            StrategyKind::Sandwich => Box::new(Sandwich { k, distill: false }),
+            StrategyKind::Kd => Box::new(Kd),
+            StrategyKind::Full => Box::new(Sandwich { k, distill: true }),
+        })
+    }
+}
+
+impl std::fmt::Display for StrategyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not a strategy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown strategy `{0}`: expected one of standard, random, linear-random, sandwich, kd, full"
+)]
+pub struct UnknownStrategy(pub String);
+
+impl std::str::FromStr for StrategyKind {
+    type Err = UnknownStrategy;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        StrategyKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownStrategy(s.to_string()))
+    }
+}
+
+/// The strategies, in the paper's order.
+pub const STRATEGIES: [StrategyKind; 6] = StrategyKind::ALL;
 
 /// The strategy called `name`.
 pub fn strategy_by_name(name: &str, config: &StrategyConfig) -> Result<Box<dyn Strategy>> {
-    let k = config.num_random;
-    if k == 0 && matches!(name, "random") {
-        return Err(TrainError::Settings(
-            "the random strategy needs num_random ≥ 1".into(),
-        ));
-    }
-    Ok(match name {
-        "standard" => Box::new(Standard),
-        "random" => Box::new(RandomK(k)),
-        "linear-random" => Box::new(LinearRandom),
-        "sandwich" => Box::new(Sandwich { k, distill: false }),
-        "kd" => Box::new(Kd),
-        "full" => Box::new(Sandwich { k, distill: true }),
-        other => {
-            return Err(TrainError::Settings(format!(
-                "unknown strategy `{other}`; known strategies: {}",
-                STRATEGIES.join(", ")
-            )));
-        }
-    })
+    name.parse::<StrategyKind>()?.build(config)
 }

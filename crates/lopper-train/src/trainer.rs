@@ -10,15 +10,15 @@ use lopper_model::{Batch, EncoderWeights, HeadKind, Mode, SuperNet};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    LinearSchedule, LossKind, Result, Role, Strategy, StrategyConfig, Targets, TrainError,
-    distillation_loss, strategy_by_name, task_loss,
+    LinearSchedule, LossKind, Result, Role, Strategy, StrategyConfig, StrategyKind, Targets,
+    TrainError, distillation_loss, task_loss,
 };
 
 /// Training settings; the defaults are the paper's (lr 2e-5, batch 4, 5 epochs, T = 10, k = 2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
-    /// Strategy name (see [`crate::STRATEGIES`]).
-    pub strategy: String,
+    /// The strategy.
+    pub strategy: StrategyKind,
     /// Sub-network sampling and distillation settings.
     pub strategy_config: StrategyConfig,
     /// Peak learning rate.
@@ -41,7 +41,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
-            strategy: "standard".into(),
+            strategy: StrategyKind::Standard,
             strategy_config: StrategyConfig::default(),
             lr: 2e-5,
             weight_decay: 0.01,
@@ -123,7 +123,7 @@ impl Trainer {
                 "lr must be positive and batch size and step count at least 1".into(),
             ));
         }
-        let strategy = strategy_by_name(&config.strategy, &config.strategy_config)?;
+        let strategy = config.strategy.build(&config.strategy_config)?;
         let schedule = LinearSchedule {
             peak: config.lr,
             warmup: config.warmup_steps,
@@ -222,6 +222,14 @@ impl Trainer {
                 teacher = Some(logits.detach());
             }
             let value = f64::from(loss.clone().into_scalar::<f32>());
+            if !value.is_finite() {
+                // Stop before the optimizer step: the weights stay those of the last finite
+                // loss, and the caller's last checkpoint is not overwritten.
+                return Err(TrainError::Diverged {
+                    step: self.step + 1,
+                    loss: value,
+                });
+            }
             let grads = GradientsParams::from_grads(loss.backward(), net.weights());
             accumulator.accumulate(net.weights(), grads);
             records.push(MemberRecord {

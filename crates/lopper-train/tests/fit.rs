@@ -76,7 +76,7 @@ fn device() -> Device {
 fn fit_config(strategy: &str) -> FitConfig {
     FitConfig {
         train: TrainConfig {
-            strategy: strategy.into(),
+            strategy: strategy.parse().unwrap(),
             lr: 1e-3,
             epochs: 3,
             batch_size: 3,
@@ -90,7 +90,7 @@ fn fit_config(strategy: &str) -> FitConfig {
     }
 }
 
-fn fit<'a>(s: &'a Setup, strategy: &str, out: &Path) -> Fit<'a> {
+fn fit<'a>(s: &'a Setup, strategy: &str, out: &Path) -> Fit<'a, serde_json::Value> {
     Fit::new(
         s.space.as_ref(),
         &s.task,
@@ -246,10 +246,8 @@ fn other_settings_on_a_run_folder_are_refused() {
         .unwrap();
     let net = SuperNet::random(s.config.clone(), &device(), 1).unwrap();
     let err = fit(&s, "sandwich", out.path()).run(net).unwrap_err();
-    assert!(
-        matches!(err, TrainError::Settings(ref m) if m.contains("other settings")),
-        "{err}"
-    );
+    assert!(matches!(err, TrainError::OtherRun { .. }), "{err}");
+    assert!(err.to_string().contains("other settings"), "{err}");
     // Bad settings are errors, not panics.
     let mut c = fit_config("standard");
     c.train.batch_size = 0;
@@ -258,12 +256,55 @@ fn other_settings_on_a_run_folder_are_refused() {
         .run(net)
         .unwrap_err();
     assert!(matches!(err, TrainError::Settings(_)));
-    let mut c = fit_config("no-such-strategy");
-    c.train.epochs = 1;
-    let fresh = tempfile::tempdir().unwrap();
-    let net = SuperNet::random(s.config.clone(), &device(), 1).unwrap();
-    let err = Fit::new(s.space.as_ref(), &s.task, &s.train, c, fresh.path())
-        .run(net)
+    let err = "no-such-strategy"
+        .parse::<lopper_train::StrategyKind>()
         .unwrap_err();
     assert!(err.to_string().contains("no-such-strategy"), "{err}");
+}
+
+#[test]
+fn a_diverging_run_stops_with_the_step_and_keeps_its_last_checkpoint() {
+    let s = setup();
+    let out = tempfile::tempdir().unwrap();
+    let net = SuperNet::random(s.config.clone(), &device(), 1).unwrap();
+    // Two good steps, checkpointed at step 2.
+    fit(&s, "standard", out.path())
+        .stop_after(2)
+        .run(net)
+        .unwrap();
+    let state = std::fs::read(out.path().join("last/state.json")).unwrap();
+    let weights = std::fs::read(out.path().join("last/weights.bpk")).unwrap();
+    // The same folder with an absurd learning rate is another run: use a fresh one whose
+    // first checkpoint is kept while a later step diverges.
+    let out2 = tempfile::tempdir().unwrap();
+    let mut c = fit_config("standard");
+    c.train.lr = 1e12;
+    c.checkpoint_every = 1;
+    let net = SuperNet::random(s.config.clone(), &device(), 1).unwrap();
+    let err = Fit::new(s.space.as_ref(), &s.task, &s.train, c, out2.path())
+        .validation(&s.dev)
+        .run(net)
+        .unwrap_err();
+    let TrainError::Diverged { step, loss } = err else {
+        panic!("{err}");
+    };
+    assert!(step >= 2 && !loss.is_finite(), "step {step}, loss {loss}");
+    let text = TrainError::Diverged { step, loss }.to_string();
+    assert!(text.contains(&format!("step {step}")) && text.contains("lower learning rate"));
+    // Every checkpoint written is of finite weights: the last one is that of step - 1.
+    let st: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out2.path().join("last/state.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(st["trainer"]["step"].as_u64().unwrap() as usize, step - 1);
+    assert!(!out2.path().join("best").exists());
+    // The first folder was not touched.
+    assert_eq!(
+        std::fs::read(out.path().join("last/state.json")).unwrap(),
+        state
+    );
+    assert_eq!(
+        std::fs::read(out.path().join("last/weights.bpk")).unwrap(),
+        weights
+    );
 }

@@ -51,7 +51,7 @@ fn every_strategy_lowers_the_loss_on_real_rte_and_its_checkpoint_reloads() {
 
     for strategy in STRATEGIES {
         let (net, _) = SuperNet::load_with_config(&model, config.clone(), &device, 3).unwrap();
-        let panel = panel(strategy, space.as_ref());
+        let panel = panel(strategy.as_str(), space.as_ref());
         let loss = |net: &SuperNet| -> f64 {
             panel
                 .iter()
@@ -63,7 +63,7 @@ fn every_strategy_lowers_the_loss_on_real_rte_and_its_checkpoint_reloads() {
         let out = tempfile::tempdir().unwrap();
         let fit = FitConfig {
             train: TrainConfig {
-                strategy: strategy.to_string(),
+                strategy,
                 lr: 1e-4,
                 epochs: 2,
                 batch_size: 4,
@@ -84,7 +84,7 @@ fn every_strategy_lowers_the_loss_on_real_rte_and_its_checkpoint_reloads() {
         // Strategies that train the full network every step bring its loss down by a tenth in
         // four steps; `linear-random` (the full network in half of these steps) and `random`
         // (a panel of other draws) more slowly, but down all the same.
-        let factor = if ["random", "linear-random"].contains(&strategy) {
+        let factor = if ["random", "linear-random"].contains(&strategy.as_str()) {
             1.0
         } else {
             0.9

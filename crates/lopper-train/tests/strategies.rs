@@ -59,7 +59,7 @@ fn sandwich_trains_the_largest_the_smallest_and_k_random_each_step() {
     let space = space(&c);
     let (batch, y) = fixed_batch(&c, &device);
     let cfg = TrainConfig {
-        strategy: "sandwich".into(),
+        strategy: lopper_train::StrategyKind::Sandwich,
         ..TrainConfig::default()
     };
     let mut trainer = Trainer::new(cfg, 4).unwrap();
@@ -184,7 +184,7 @@ fn every_strategy_overfits_one_fixed_batch() {
     for name in STRATEGIES {
         let mut net = minilm(&device);
         let cfg = TrainConfig {
-            strategy: name.into(),
+            strategy: name,
             lr: 1e-4,
             grad_clip: None,
             ..TrainConfig::default()

@@ -21,6 +21,7 @@ pub use lopper_core as core;
 pub use lopper_data as data;
 pub use lopper_model as model;
 pub use lopper_pareto as pareto;
+pub use lopper_pipeline as pipeline;
 pub use lopper_prune as prune;
 pub use lopper_report as report;
 pub use lopper_search as search;

@@ -1,0 +1,144 @@
+//! Progress bars (indicatif) for the long stages: the library reports progress to observers,
+//! and the command installs these.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use lopper::search::{Observer, Progress};
+use lopper::train::{FitObserver, StepRecord, ValidationRecord};
+
+/// The bars a command installs, or none (`--quiet`).
+#[derive(Debug, Clone, Copy)]
+pub struct Bars {
+    /// Whether to draw them.
+    pub show: bool,
+}
+
+impl lopper::pipeline::Observers for Bars {
+    fn fit(&self, label: &str) -> Option<Box<dyn FitObserver>> {
+        self.show
+            .then(|| Box::new(FitProgress::new(label)) as Box<dyn FitObserver>)
+    }
+
+    fn search(&self, label: &str) -> Option<Box<dyn Observer>> {
+        self.show
+            .then(|| Box::new(SearchProgress::new(label)) as Box<dyn Observer>)
+    }
+
+    fn message(&self, text: &str) {
+        if self.show {
+            eprintln!("lopper: {text}");
+        }
+    }
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+/// A terminal progress bar: steps against the total, loss, examples/s and ETA. Hidden when
+/// standard error is not a terminal.
+pub struct FitProgress {
+    bar: ProgressBar,
+    last_validation: String,
+}
+
+impl FitProgress {
+    /// A bar titled `label`.
+    pub fn new(label: &str) -> Self {
+        let bar = ProgressBar::new(0);
+        bar.set_style(style(
+            "{prefix:.bold} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} steps  ETA {eta}  {msg}",
+        ));
+        bar.set_prefix(label.to_string());
+        bar.enable_steady_tick(Duration::from_millis(500));
+        Self {
+            bar,
+            last_validation: String::new(),
+        }
+    }
+}
+
+impl FitObserver for FitProgress {
+    fn on_start(&mut self, done: usize, total: usize) {
+        self.bar.set_length(total as u64);
+        self.bar.set_position(done as u64);
+        self.bar.reset_eta();
+    }
+
+    fn on_step(&mut self, r: &StepRecord, eps: f64) {
+        self.bar.set_position(r.step as u64 + 1);
+        self.bar.set_message(format!(
+            "loss {:.4}  {eps:.1} ex/s{}",
+            r.loss, self.last_validation
+        ));
+    }
+
+    fn on_validation(&mut self, r: &ValidationRecord) {
+        let scores: Vec<String> = r
+            .scores
+            .iter()
+            .map(|s| format!("{:?} {:.4}", s.role, s.score).to_lowercase())
+            .collect();
+        self.last_validation = format!("  | val {} {}", r.metric, scores.join(", "));
+        self.bar.println(format!(
+            "epoch {}: validation {} {}",
+            r.epoch + 1,
+            r.metric,
+            scores.join(", ")
+        ));
+    }
+
+    fn on_finish(&mut self) {
+        self.bar.finish();
+    }
+}
+
+/// A terminal progress bar (indicatif): evaluations against the budget, the front's size and
+/// its hypervolume. Hidden when standard error is not a terminal.
+pub struct SearchProgress {
+    bar: ProgressBar,
+}
+
+impl SearchProgress {
+    /// A progress bar titled `label`.
+    pub fn new(label: &str) -> Self {
+        let bar = ProgressBar::new(0);
+        bar.set_style(style(
+            "{prefix:.bold} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} evals  {msg}",
+        ));
+        bar.set_prefix(label.to_string());
+        bar.enable_steady_tick(Duration::from_millis(250));
+        Self { bar }
+    }
+
+    fn update(&self, p: &Progress<'_>) {
+        match p.budget {
+            Some(b) => self.bar.set_length(b as u64),
+            None => self.bar.set_length(p.evaluations as u64),
+        }
+        self.bar.set_position(p.evaluations as u64);
+        let hv = p
+            .hypervolume
+            .map(|h| format!("  HV {h:.4}"))
+            .unwrap_or_default();
+        self.bar.set_message(format!("front {}{hv}", p.front_size));
+    }
+}
+
+impl Observer for SearchProgress {
+    fn on_start(&mut self, p: &Progress<'_>) {
+        self.update(p);
+    }
+
+    fn on_trial(&mut self, p: &Progress<'_>) {
+        self.update(p);
+    }
+
+    fn on_finish(&mut self, p: &Progress<'_>) {
+        self.update(p);
+        self.bar.finish();
+    }
+}

@@ -1,0 +1,172 @@
+//! A dense pruned model of one sub-network, and its evaluation.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use lopper_core::Subnet;
+use lopper_data::{EncodedDataset, TextTokenizer};
+use lopper_model::{SuperNet, dense_params, resolve_model};
+use lopper_prune::{LatencySettings, ObjectiveContext, ObjectiveSpec};
+use lopper_train::Scorer;
+use serde::{Deserialize, Serialize};
+
+use crate::records::{EvalRecord, EvalSet, LatencyFigures};
+use crate::{DataSpec, PipelineError, Result};
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exported {
+    /// The sub-network.
+    pub subnet: Subnet,
+    /// Parameters of the dense model.
+    pub params: u64,
+    /// Parameters of the unpruned model.
+    pub full_params: u64,
+    /// The folder.
+    pub dir: PathBuf,
+}
+
+/// Writes the dense model of `subnet` of the model in `model` (a folder or hub id) into
+/// `out`: safetensors with per-layer shapes, config.json and the tokenizer files.
+pub fn export(model: &str, subnet: &Subnet, out: &Path) -> Result<Exported> {
+    let dir = resolve_model(model, None)?;
+    let device = lopper_model::default_device();
+    let (net, _) = SuperNet::load(&dir, &device, 0)?;
+    subnet.validate(&net.arch())?;
+    let pruned = net.extract(subnet)?;
+    lopper_model::export(&pruned, out, Some(&dir))?;
+    Ok(Exported {
+        subnet: subnet.clone(),
+        params: dense_params(net.config(), subnet),
+        full_params: dense_params(net.config(), &Subnet::full(&net.arch())),
+        dir: out.to_path_buf(),
+    })
+}
+
+fn d_batch_size() -> usize {
+    64
+}
+fn d_max_len() -> usize {
+    128
+}
+
+/// How to evaluate a model; in a pipeline file, the `[eval]` table (the pipeline fills in the
+/// task, its data and its protocol from `[train]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalSpec {
+    /// Which set.
+    #[serde(default)]
+    pub set: EvalSet,
+    /// Truncate inputs to this many tokens.
+    #[serde(default = "d_max_len")]
+    pub max_len: usize,
+    /// Examples per batch.
+    #[serde(default = "d_batch_size")]
+    pub batch_size: usize,
+    /// How latency is timed.
+    #[serde(default)]
+    pub latency: LatencySettings,
+    /// Score on the first N examples of the set only.
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+impl Default for EvalSpec {
+    fn default() -> Self {
+        Self {
+            set: EvalSet::Test,
+            max_len: d_max_len(),
+            batch_size: d_batch_size(),
+            latency: LatencySettings::default(),
+            limit: None,
+        }
+    }
+}
+
+/// Scores the model in `model` (a checkpoint, an exported model or a hub id), or its
+/// sub-network `subnet`, on a set of `data`, with its parameter count and latency.
+pub fn evaluate(
+    model: &str,
+    subnet: Option<&Subnet>,
+    data: &DataSpec,
+    spec: &EvalSpec,
+) -> Result<EvalRecord> {
+    if spec.batch_size == 0 {
+        return Err(PipelineError::setting("batch_size", "at least 1"));
+    }
+    let splits = data.splits()?;
+    let mut set = match spec.set {
+        EvalSet::Train => splits.train,
+        EvalSet::Validation => splits.validation,
+        EvalSet::Test => splits.test.ok_or(PipelineError::NoTestSet)?,
+    };
+    if let Some(n) = spec.limit {
+        set.examples.truncate(n);
+    }
+    let dir = resolve_model(model, None)?;
+    let device = lopper_model::default_device();
+    let (net, report) = SuperNet::load(&dir, &device, 0)?;
+    if !report.initialized.is_empty() {
+        return Err(PipelineError::NoTaskHead {
+            dir,
+            missing: report.initialized.join(", "),
+        });
+    }
+    let exported = net.config().layers.is_some();
+    let subnet = match subnet {
+        Some(_) if exported => return Err(PipelineError::Exported { dir }),
+        Some(s) => {
+            s.validate(&net.arch())?;
+            s.clone()
+        }
+        None => Subnet::full(&net.arch()),
+    };
+    let tokenizer = TextTokenizer::from_dir(&dir, spec.max_len)?;
+    let task = data.task.task();
+    let encoded = EncodedDataset::new(&set, &tokenizer)?;
+    let scorer = Scorer::new(&task, &encoded, net.config(), &device, spec.batch_size)?;
+    let e = scorer.score(&net, &subnet)?;
+    let params = if exported {
+        use burn::module::Module;
+        net.weights().num_params() as u64
+    } else {
+        dense_params(net.config(), &subnet)
+    };
+    let ctx = ObjectiveContext {
+        config: net.config().clone(),
+        device: device.clone(),
+        validation: Some(Arc::new(scorer)),
+    };
+    let latency = ObjectiveSpec::with_settings("latency", &spec.latency)?
+        .build(&ctx)?
+        .measure(&net, &subnet)?;
+    let info = |k: &str| latency.info[k].as_f64().unwrap_or(f64::NAN);
+    // The share of the unpruned model, for a sub-network (an exported model's config does
+    // not record the layers it dropped).
+    let full_params = (!exported).then(|| dense_params(net.config(), &Subnet::full(&net.arch())));
+    Ok(EvalRecord {
+        model: dir,
+        subnet: (!exported).then(|| subnet.to_string()),
+        task: data.task,
+        set: spec.set,
+        examples: encoded.len(),
+        metric: e.metric.name().to_string(),
+        score: e.score,
+        values: e
+            .values
+            .iter()
+            .map(|(m, v)| (m.name().to_string(), *v))
+            .collect(),
+        params,
+        full_params,
+        params_fraction: full_params.map(|f| params as f64 / f as f64),
+        latency_ms: LatencyFigures {
+            median: latency.value,
+            p10: info("latency_p10_ms"),
+            p90: info("latency_p90_ms"),
+            batch_size: spec.latency.batch_size,
+            seq_len: spec.latency.seq_len,
+        },
+    })
+}

@@ -1,0 +1,41 @@
+//! # lopper-pipeline
+//!
+//! The stages of Klein et al.'s method as a library: one typed specification and one function
+//! per stage, typed records between them (each with one reader and one writer,
+//! [`Record`]), the run folder's layout named once ([`RunLayout`]), and the whole pipeline
+//! ([`Pipeline`]) with its skipping of finished stages, resumption and report.
+//!
+//! | stage | function | takes | returns | writes |
+//! |---|---|---|---|---|
+//! | fine-tune | [`train`] | [`TrainSpec`] | [`TrainOutcome`] | a [`TrainDir`] |
+//! | search | [`search`] | [`SearchSpec`], a [`TrainDir`] | [`SearchOutcome`] | a [`SearchDir`] |
+//! | select | [`select`] | a [`FrontFile`], a [`Budget`] | a [`FrontMember`] | — |
+//! | export | [`export()`] | a model, a [`Subnet`](lopper_core::Subnet) | [`Exported`] | a model folder |
+//! | evaluate | [`evaluate`] | a model, a [`DataSpec`], an [`EvalSpec`] | an [`EvalRecord`] | — |
+//!
+//! Progress goes to [`Observers`] the caller installs ([`Silent`] for none).
+
+mod data;
+mod error;
+mod export;
+mod layout;
+mod observe;
+mod pipeline;
+mod records;
+mod search;
+mod select;
+mod train;
+
+pub use data::DataSpec;
+pub use error::{PipelineError, Result};
+pub use export::{EvalSpec, Exported, evaluate, export};
+pub use layout::{Checkpoint, RunLayout, SearchDir, TrainDir};
+pub use observe::{Observers, Silent};
+pub use pipeline::{ExportSpec, Pipeline, PipelineConfig, PipelineOutcome, Stage, StagePlan};
+pub use records::{
+    BestEpoch, EvalRecord, EvalSet, FrontFile, FrontMember, FullNetwork, LatencyFigures, Record,
+    RewiringRecord, SplitMeta, TestScore, TestScores, TrainMeta, TrainRecord, TrainSummary,
+};
+pub use search::{SearchOutcome, SearchSpec, front_csv, read_train_run, search};
+pub use select::{Budget, select};
+pub use train::{TrainOutcome, TrainSpec, defaults, task_config, train};
