@@ -11,14 +11,43 @@ use lopper::model::{
 };
 use lopper::space::subnet_from_spec;
 
-/// Settings of `lopper embed`.
+/// Flags of `lopper embed`.
+#[derive(clap::Args, Debug)]
 pub struct EmbedArgs {
+    /// The model: a folder in the Hugging Face layout (config.json, model.safetensors,
+    /// tokenizer.json or vocab.txt), or a hub id such as
+    /// sentence-transformers/all-MiniLM-L6-v2 (needs a network unless cached).
+    #[arg(long)]
     pub model: String,
+    /// Run a sub-network: `small:L,H,U` (the first L layers, each with its first H heads
+    /// and first U units), any space as `SPACE:c1,c2,…`, `@subnet.json`, or `full`.
+    #[arg(long, value_name = "SPEC")]
     pub subnet: Option<String>,
-    pub pooling: Option<Pooling>,
-    pub normalize: Option<bool>,
+    /// Pooling of the token states; default: the model's sentence-transformers setting,
+    /// else cls.
+    #[arg(long, value_enum)]
+    pub pooling: Option<PoolingArg>,
+    /// L2-normalise the embeddings (default: the model's sentence-transformers setting).
+    #[arg(long, overrides_with = "no_normalize")]
+    pub normalize: bool,
+    /// Do not L2-normalise.
+    #[arg(long)]
+    pub no_normalize: bool,
+    /// Truncate inputs to this many tokens.
+    #[arg(long, default_value_t = 128)]
     pub max_len: usize,
+    /// Sentences per forward pass.
+    #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
+}
+
+/// How token states become one vector.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum PoolingArg {
+    /// Mean of the token states (the attention mask honoured).
+    Mean,
+    /// The first token's state.
+    Cls,
 }
 
 /// Reads sentences (one per line) on standard input and prints one JSON array per line.
@@ -37,8 +66,16 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
     };
     let (default_pooling, default_normalize) =
         sentence_transformers_defaults(&dir).unwrap_or((Pooling::Cls, false));
-    let pooling = args.pooling.unwrap_or(default_pooling);
-    let normalize = args.normalize.unwrap_or(default_normalize);
+    let pooling = match args.pooling {
+        Some(PoolingArg::Mean) => Pooling::Mean,
+        Some(PoolingArg::Cls) => Pooling::Cls,
+        None => default_pooling,
+    };
+    let normalize = match (args.normalize, args.no_normalize) {
+        (true, _) => true,
+        (_, true) => false,
+        _ => default_normalize,
+    };
 
     let lines: Vec<String> = std::io::stdin()
         .lock()

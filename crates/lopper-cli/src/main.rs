@@ -3,10 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 
-mod csvio;
 mod embed;
 mod eval;
 mod export;
@@ -38,8 +37,14 @@ enum Command {
     Hypervolume {
         /// Reference point, one coordinate per column, e.g. `2,2`. Points that do not
         /// dominate it contribute nothing.
-        #[arg(long = "ref", value_name = "X,Y,...", allow_hyphen_values = true)]
-        reference: String,
+        #[arg(
+            long = "ref",
+            value_name = "X,Y,...",
+            allow_hyphen_values = true,
+            value_delimiter = ',',
+            required = true
+        )]
+        reference: Vec<f64>,
         /// The CSV file: one point per row, one objective per column.
         file: PathBuf,
     },
@@ -47,36 +52,10 @@ enum Command {
     Optimizers,
     /// Run an optimizer plugin on a multi-objective test problem and print the final
     /// hypervolume and its trace as CSV.
-    BenchMoo(MooArgs),
+    BenchMoo(moo::MooArgs),
     /// Print sentence embeddings (one JSON array per line) of the sentences on standard input
     /// (one per line), computed by a model or one of its sub-networks.
-    Embed {
-        /// The model: a folder in the Hugging Face layout (config.json, model.safetensors,
-        /// tokenizer.json or vocab.txt), or a hub id such as
-        /// sentence-transformers/all-MiniLM-L6-v2 (needs a network unless cached).
-        #[arg(long)]
-        model: String,
-        /// Run a sub-network: `small:L,H,U` (the first L layers, each with its first H heads
-        /// and first U units), any space as `SPACE:c1,c2,…`, `@subnet.json`, or `full`.
-        #[arg(long, value_name = "SPEC")]
-        subnet: Option<String>,
-        /// Pooling of the token states; default: the model's sentence-transformers setting,
-        /// else cls.
-        #[arg(long, value_enum)]
-        pooling: Option<PoolingArg>,
-        /// L2-normalise the embeddings (default: the model's sentence-transformers setting).
-        #[arg(long, overrides_with = "no_normalize")]
-        normalize: bool,
-        /// Do not L2-normalise.
-        #[arg(long)]
-        no_normalize: bool,
-        /// Truncate inputs to this many tokens.
-        #[arg(long, default_value_t = 128)]
-        max_len: usize,
-        /// Sentences per forward pass.
-        #[arg(long, default_value_t = 32)]
-        batch_size: usize,
-    },
+    Embed(embed::EmbedArgs),
     /// Fine-tune a pre-trained encoder on a task as a weight-sharing super-network with one of
     /// the paper's strategies; writes checkpoints and a metrics log, and resumes when run
     /// again on the same --out folder.
@@ -110,55 +89,18 @@ enum Command {
     },
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum PoolingArg {
-    /// Mean of the token states (the attention mask honoured).
-    Mean,
-    /// The first token's state.
-    Cls,
-}
-
-#[derive(clap::Args)]
-struct MooArgs {
-    /// Test problem: zdt1, zdt2, zdt3, dtlz2 (two objectives) or dtlz2-3 (three).
-    #[arg(long, default_value = "zdt1")]
-    problem: String,
-    /// Optimizer plugin (see `lopper optimizers`).
-    #[arg(long, default_value = "random")]
-    optimizer: String,
-    /// The optimizer's settings as JSON, e.g. `{"population": 20}`.
-    #[arg(long, value_name = "JSON")]
-    config: Option<String>,
-    /// A multi-fidelity scheduler plugin (e.g. `mo-asha`); the problem is then evaluated
-    /// epoch by epoch on a synthetic fidelity.
-    #[arg(long)]
-    scheduler: Option<String>,
-    /// Evaluations.
-    #[arg(long, default_value_t = 500)]
-    budget: usize,
-    /// Seed of the optimizer.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Evaluations in parallel.
-    #[arg(long, default_value_t = 1)]
-    workers: usize,
-    /// Evaluate the space's upper bound, lower bound and mid-point first.
-    #[arg(long)]
-    initial_design: bool,
-    /// Keep the search in this folder (trial log and checkpoints); running the same command
-    /// again resumes it.
-    #[arg(long, value_name = "DIR")]
-    run_dir: Option<PathBuf>,
-    /// Sleep this long in every evaluation (to watch or interrupt a search).
-    #[arg(long, default_value_t = 0, value_name = "MS")]
-    eval_delay_ms: u64,
-    /// No progress bar.
-    #[arg(long)]
-    quiet: bool,
-}
-
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version print as clap prints them; bad flags are one error line, exit 2.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            eprintln!("lopper: {first}");
+            return ExitCode::from(2);
+        }
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -176,30 +118,8 @@ fn run(cli: Cli) -> Result<()> {
             optimizers();
             Ok(())
         }
-        Command::BenchMoo(args) => bench_moo(args),
-        Command::Embed {
-            model,
-            subnet,
-            pooling,
-            normalize,
-            no_normalize,
-            max_len,
-            batch_size,
-        } => embed::run(&embed::EmbedArgs {
-            model,
-            subnet,
-            pooling: pooling.map(|p| match p {
-                PoolingArg::Mean => lopper::model::Pooling::Mean,
-                PoolingArg::Cls => lopper::model::Pooling::Cls,
-            }),
-            normalize: match (normalize, no_normalize) {
-                (true, _) => Some(true),
-                (_, true) => Some(false),
-                _ => None,
-            },
-            max_len,
-            batch_size,
-        }),
+        Command::BenchMoo(args) => moo::run(&args),
+        Command::Embed(args) => embed::run(&args),
         Command::Run(args) => pipeline::run(&args),
         Command::Report { dir } => {
             let (md, html) = lopper::report::write_report(&dir)?;
@@ -222,7 +142,7 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn pareto(file: &std::path::Path) -> Result<()> {
-    let table = csvio::read_table(file)?;
+    let table = lopper::pareto::PointTable::read(file)?;
     let mut keep = lopper::pareto::non_dominated(&table.rows);
     keep.sort_unstable();
     if let Some(h) = &table.header {
@@ -234,9 +154,8 @@ fn pareto(file: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-fn hypervolume(reference: &str, file: &std::path::Path) -> Result<()> {
-    let reference = csvio::parse_point(reference).context("--ref")?;
-    let table = csvio::read_table(file)?;
+fn hypervolume(reference: &[f64], file: &std::path::Path) -> Result<()> {
+    let table = lopper::pareto::PointTable::read(file)?;
     if reference.len() != table.columns() {
         bail!(
             "--ref has {} coordinates but {} has {} columns",
@@ -245,7 +164,7 @@ fn hypervolume(reference: &str, file: &std::path::Path) -> Result<()> {
             table.columns()
         );
     }
-    let hv = lopper::pareto::hypervolume(&table.rows, &reference)?;
+    let hv = lopper::pareto::hypervolume(&table.rows, reference)?;
     println!("{hv}");
     Ok(())
 }
@@ -259,27 +178,4 @@ fn optimizers() {
     for p in lopper::core::scheduler_plugins() {
         println!("  {:<14} {}", p.name, p.summary);
     }
-}
-
-fn bench_moo(args: MooArgs) -> Result<()> {
-    let config = match &args.config {
-        Some(text) => serde_json::from_str(text).context("--config is not valid JSON")?,
-        None => serde_json::Value::Null,
-    };
-    let settings = moo::MooRun {
-        problem: args.problem,
-        optimizer: args.optimizer,
-        config,
-        scheduler: args.scheduler,
-        budget: args.budget,
-        seed: args.seed,
-        workers: args.workers,
-        initial_design: args.initial_design,
-        run_dir: args.run_dir,
-        delay_ms: args.eval_delay_ms,
-        progress: !args.quiet,
-    };
-    let (problem, result) = moo::run(&settings)?;
-    moo::print_trace(&settings, problem.as_ref(), &result);
-    Ok(())
 }

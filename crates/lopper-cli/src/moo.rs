@@ -8,31 +8,57 @@ use lopper::problems::ProblemEvaluator;
 use lopper::search::{Search, SearchConfig, SearchResult};
 use lopper::testkit::{Problem, problem_by_name};
 
-/// Settings of one test-problem search.
-pub struct MooRun {
-    pub problem: String,
-    pub optimizer: String,
-    pub config: serde_json::Value,
-    pub scheduler: Option<String>,
-    pub budget: usize,
-    pub seed: u64,
-    pub workers: usize,
-    pub initial_design: bool,
-    pub run_dir: Option<PathBuf>,
-    pub delay_ms: u64,
-    pub progress: bool,
+/// Flags of `lopper bench-moo`.
+#[derive(clap::Args, Debug)]
+pub struct MooArgs {
+    /// Test problem: zdt1, zdt2, zdt3, dtlz2 (two objectives) or dtlz2-3 (three).
+    #[arg(long, default_value = "zdt1")]
+    problem: String,
+    /// Optimizer plugin (see `lopper optimizers`).
+    #[arg(long, default_value = "random")]
+    optimizer: String,
+    /// The optimizer's settings as JSON, e.g. `{"population": 20}`.
+    #[arg(long, value_name = "JSON", default_value = "null")]
+    config: String,
+    /// A multi-fidelity scheduler plugin (e.g. `mo-asha`); the problem is then evaluated
+    /// epoch by epoch on a synthetic fidelity.
+    #[arg(long)]
+    scheduler: Option<String>,
+    /// Evaluations.
+    #[arg(long, default_value_t = 500)]
+    budget: usize,
+    /// Seed of the optimizer.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Evaluations in parallel.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Evaluate the space's upper bound, lower bound and mid-point first.
+    #[arg(long)]
+    initial_design: bool,
+    /// Keep the search in this folder (trial log and checkpoints); running the same command
+    /// again resumes it.
+    #[arg(long, value_name = "DIR")]
+    run_dir: Option<PathBuf>,
+    /// Sleep this long in every evaluation (to watch or interrupt a search).
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    eval_delay_ms: u64,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
 }
 
-/// Runs it; returns the problem (for regrets) and the result.
-pub fn run(settings: &MooRun) -> Result<(Box<dyn Problem>, SearchResult)> {
+/// Runs `lopper bench-moo`: the search, then its final hypervolume and trace as CSV.
+pub fn run(settings: &MooArgs) -> Result<()> {
     let problem = problem_by_name(&settings.problem)?;
     let mut evaluator = ProblemEvaluator::new(problem_by_name(&settings.problem)?)
-        .with_delay(Duration::from_millis(settings.delay_ms));
+        .with_delay(Duration::from_millis(settings.eval_delay_ms));
     if settings.scheduler.is_some() {
         evaluator = evaluator.with_fidelity(27);
     }
     let mut config = SearchConfig::new(settings.optimizer.clone());
-    config.optimizer_config = settings.config.clone();
+    config.optimizer_config =
+        serde_json::from_str(&settings.config).context("--config is not valid JSON")?;
     config.scheduler = settings.scheduler.clone();
     config.seed = settings.seed;
     config.max_evaluations = Some(settings.budget);
@@ -43,18 +69,19 @@ pub fn run(settings: &MooRun) -> Result<(Box<dyn Problem>, SearchResult)> {
     if let Some(dir) = &settings.run_dir {
         search = search.run_dir(dir);
     }
-    if settings.progress {
+    if !settings.quiet {
         search = search.observer(crate::progress::SearchProgress::new(&format!(
             "{} on {}",
             settings.optimizer, settings.problem
         )));
     }
     let result = search.run().context("search failed")?;
-    Ok((problem, result))
+    print_trace(settings, problem.as_ref(), &result);
+    Ok(())
 }
 
 /// Prints the final hypervolume and the trace as CSV.
-pub fn print_trace(settings: &MooRun, problem: &dyn Problem, result: &SearchResult) {
+fn print_trace(settings: &MooArgs, problem: &dyn Problem, result: &SearchResult) {
     let trace = result.hypervolume_trace.clone().unwrap_or_default();
     let true_hv = problem.true_hypervolume();
     let last = trace.last().copied().unwrap_or(0.0);

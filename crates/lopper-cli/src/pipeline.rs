@@ -2,14 +2,10 @@
 //! [`lopper::pipeline::PipelineConfig`] for the file and [`lopper::pipeline::Pipeline`] for
 //! what runs).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
-use lopper::pipeline::{
-    EvalRecord, Exported, FrontMember, Observers, Pipeline, SearchOutcome, Stage, TrainOutcome,
-};
-use lopper::search::Observer;
-use lopper::train::FitObserver;
+use lopper::pipeline::Pipeline;
 
 use crate::progress::Bars;
 
@@ -29,50 +25,6 @@ pub struct RunArgs {
     pub dry_run: bool,
 }
 
-/// Bars, and each stage's results printed as its command prints them.
-struct Printing(Bars);
-
-impl Observers for Printing {
-    fn fit(&self, label: &str) -> Option<Box<dyn FitObserver>> {
-        self.0.fit(label)
-    }
-    fn search(&self, label: &str) -> Option<Box<dyn Observer>> {
-        self.0.search(label)
-    }
-    fn message(&self, text: &str) {
-        self.0.message(text);
-    }
-    fn stage(&self, stage: Stage, output: &Path, skipped: bool) {
-        if skipped {
-            eprintln!(
-                "lopper: {stage}: done ({} exists), skipped",
-                output.display()
-            );
-        } else {
-            eprintln!("lopper: === {stage} ===");
-        }
-    }
-    fn trained(&self, outcome: &TrainOutcome, dir: &Path) {
-        crate::train::print(outcome, dir);
-    }
-    fn searched(&self, outcome: &SearchOutcome, dir: &Path) {
-        if let Err(e) = crate::search::print(outcome, dir) {
-            eprintln!("lopper: warning: {e:#}");
-        }
-    }
-    fn selected(&self, member: &FrontMember) {
-        if let Err(e) = crate::select::print(member) {
-            eprintln!("lopper: warning: {e:#}");
-        }
-    }
-    fn exported(&self, exported: &Exported) {
-        crate::export::print(exported);
-    }
-    fn evaluated(&self, record: &EvalRecord) {
-        crate::eval::print(record);
-    }
-}
-
 /// Runs `lopper run`.
 pub fn run(args: &RunArgs) -> Result<()> {
     let pipeline = Pipeline::from_file(&args.config, args.out.as_deref())?;
@@ -88,7 +40,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let outcome = pipeline.run(&Printing(Bars { show: !args.quiet }))?;
+    let outcome = pipeline.run(&Bars { show: !args.quiet })?;
     match outcome.report {
         Ok((md, html)) => println!("report: {} and {}", md.display(), html.display()),
         Err(e) => eprintln!("lopper: warning: no report: {e}"),

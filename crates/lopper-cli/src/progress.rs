@@ -1,20 +1,25 @@
-//! Progress bars (indicatif) for the long stages: the library reports progress to observers,
-//! and the command installs these.
+//! What the command shows of the library's work: progress bars (indicatif) for the long
+//! stages, messages, and each pipeline stage's results printed as its own command prints
+//! them. The stages report to [`Observers`]; the command installs [`Bars`].
 
+use std::path::Path;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use lopper::pipeline::{
+    EvalRecord, Exported, FrontMember, Observers, SearchOutcome, Stage, TrainOutcome,
+};
 use lopper::search::{Observer, Progress};
 use lopper::train::{FitObserver, StepRecord, ValidationRecord};
 
-/// The bars a command installs, or none (`--quiet`).
+/// Bars and messages, or none but the results and errors (`--quiet`).
 #[derive(Debug, Clone, Copy)]
 pub struct Bars {
-    /// Whether to draw them.
+    /// Whether to draw bars and messages.
     pub show: bool,
 }
 
-impl lopper::pipeline::Observers for Bars {
+impl Observers for Bars {
     fn fit(&self, label: &str) -> Option<Box<dyn FitObserver>> {
         self.show
             .then(|| Box::new(FitProgress::new(label)) as Box<dyn FitObserver>)
@@ -29,6 +34,41 @@ impl lopper::pipeline::Observers for Bars {
         if self.show {
             eprintln!("lopper: {text}");
         }
+    }
+
+    fn stage(&self, stage: Stage, output: &Path, skipped: bool) {
+        if skipped {
+            eprintln!(
+                "lopper: {stage}: done ({} exists), skipped",
+                output.display()
+            );
+        } else {
+            eprintln!("lopper: === {stage} ===");
+        }
+    }
+
+    fn trained(&self, outcome: &TrainOutcome, dir: &Path) {
+        crate::train::print(outcome, dir);
+    }
+
+    fn searched(&self, outcome: &SearchOutcome, dir: &Path) {
+        if let Err(e) = crate::search::print(outcome, dir) {
+            eprintln!("lopper: warning: {e:#}");
+        }
+    }
+
+    fn selected(&self, member: &FrontMember) {
+        if let Err(e) = crate::select::print(member) {
+            eprintln!("lopper: warning: {e:#}");
+        }
+    }
+
+    fn exported(&self, exported: &Exported) {
+        crate::export::print(exported);
+    }
+
+    fn evaluated(&self, record: &EvalRecord) {
+        crate::eval::print(record);
     }
 }
 

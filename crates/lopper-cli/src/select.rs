@@ -10,19 +10,8 @@ use lopper::pipeline::{Budget, FrontFile, FrontMember, Record, SearchDir};
 pub struct SelectArgs {
     /// A `lopper search` output folder, or its front.json.
     pub front: PathBuf,
-    /// At most this fraction of the full model's parameters (the `params` objective).
-    #[arg(long, value_name = "FRACTION")]
-    pub max_params: Option<f64>,
-    /// At most this median latency (the `latency` objective).
-    #[arg(long, value_name = "MS")]
-    pub max_latency_ms: Option<f64>,
-    /// At most this many multiply-accumulates (the `macs` objective).
-    #[arg(long, value_name = "N")]
-    pub max_macs: Option<f64>,
-    /// At most this much more validation error than the unpruned network; among those, the
-    /// smallest by the front's second objective.
-    #[arg(long, value_name = "DELTA")]
-    pub max_error_increase: Option<f64>,
+    #[command(flatten)]
+    pub budget: Budget,
     /// Also write the chosen member's JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -36,13 +25,7 @@ pub fn run(args: &SelectArgs) -> Result<()> {
         args.front.clone()
     };
     let front = FrontFile::read(&path)?;
-    let budget = Budget {
-        max_params: args.max_params,
-        max_latency_ms: args.max_latency_ms,
-        max_macs: args.max_macs,
-        max_error_increase: args.max_error_increase,
-    };
-    let m = lopper::pipeline::select(&front, &budget)?;
+    let m = lopper::pipeline::select(&front, &args.budget)?;
     if let Some(out) = &args.out {
         m.write(out)?;
     }

@@ -86,6 +86,19 @@ impl std::fmt::Display for ProtocolKind {
     }
 }
 
+impl std::str::FromStr for ProtocolKind {
+    type Err = DataError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "plain" => Ok(ProtocolKind::Plain),
+            "paper" => Ok(ProtocolKind::Paper),
+            other => Err(DataError::Invalid(format!(
+                "unknown protocol `{other}`: expected paper or plain"
+            ))),
+        }
+    }
+}
+
 /// What a protocol did: enough to reproduce and report the split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SplitRecord {

@@ -23,6 +23,7 @@ mod hypervolume;
 mod indicators;
 mod normalize;
 mod sort;
+mod table;
 
 pub use archive::{Archive, ArchiveEntry, Insertion};
 pub use dominance::{
@@ -33,3 +34,4 @@ pub use hypervolume::{exclusive_contribution, hypervolume};
 pub use indicators::{best_under_constraint, best_within, igd_plus};
 pub use normalize::{normalize, quantile_hypervolumes, quantile_transform};
 pub use sort::{Fronts, crowding_distance, non_dominated_sort};
+pub use table::{PointTable, TableError};

@@ -9,16 +9,21 @@ use crate::{PipelineError, Result};
 
 /// A task's data and its protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(deny_unknown_fields)]
 pub struct DataSpec {
-    /// The task.
+    /// The task (as for `lopper train`).
+    #[cfg_attr(feature = "clap", arg(long))]
     pub task: TaskSource,
     /// Its folder (the GLUE root, or the task's own folder).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "DIR"))]
     pub data: PathBuf,
-    /// How the official splits become train / validation / test.
+    /// How the official splits become train / validation / test: paper or plain.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = ProtocolKind::Paper))]
     #[serde(default = "paper")]
     pub protocol: ProtocolKind,
     /// Seed of the paper protocol's 70/30 shuffle.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0))]
     #[serde(default)]
     pub split_seed: u64,
 }

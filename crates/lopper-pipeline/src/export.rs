@@ -53,23 +53,35 @@ fn d_max_len() -> usize {
 /// How to evaluate a model; in a pipeline file, the `[eval]` table (the pipeline fills in the
 /// task, its data and its protocol from `[train]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(deny_unknown_fields)]
 pub struct EvalSpec {
-    /// Which set.
+    /// Which set: train, validation or test.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = EvalSet::Test))]
     #[serde(default)]
     pub set: EvalSet,
     /// Truncate inputs to this many tokens.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = d_max_len()))]
     #[serde(default = "d_max_len")]
     pub max_len: usize,
     /// Examples per batch.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = d_batch_size()))]
     #[serde(default = "d_batch_size")]
     pub batch_size: usize,
-    /// How latency is timed.
+    /// How latency is timed (the `latency` objective's settings; JSON on the command line,
+    /// e.g. `{"batch_size":8,"seq_len":128}`).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "JSON", value_parser = latency_settings, default_value = "{}"))]
     #[serde(default)]
     pub latency: LatencySettings,
     /// Score on the first N examples of the set only.
+    #[cfg_attr(feature = "clap", arg(long, value_name = "N"))]
     #[serde(default)]
     pub limit: Option<usize>,
+}
+
+#[cfg(feature = "clap")]
+fn latency_settings(text: &str) -> std::result::Result<LatencySettings, String> {
+    serde_json::from_str(text).map_err(|e| format!("{e}"))
 }
 
 impl Default for EvalSpec {

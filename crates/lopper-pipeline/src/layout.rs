@@ -72,6 +72,12 @@ impl Checkpoint {
     }
 }
 
+impl std::fmt::Display for Checkpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl std::str::FromStr for Checkpoint {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

@@ -330,6 +330,28 @@ pub enum EvalSet {
     Test,
 }
 
+impl std::fmt::Display for EvalSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EvalSet::Train => "train",
+            EvalSet::Validation => "validation",
+            EvalSet::Test => "test",
+        })
+    }
+}
+
+impl std::str::FromStr for EvalSet {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "train" => Ok(EvalSet::Train),
+            "validation" => Ok(EvalSet::Validation),
+            "test" => Ok(EvalSet::Test),
+            other => Err(format!("`{other}`: expected train, validation or test")),
+        }
+    }
+}
+
 /// `eval.json`: a model's figures on a set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

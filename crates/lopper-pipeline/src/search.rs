@@ -35,44 +35,71 @@ fn d_eval_batch_size() -> usize {
     64
 }
 
-/// How to search a trained super-network; in a pipeline file, the `[search]` table.
+/// How to search a trained super-network; in a pipeline file, the `[search]` table, on the
+/// command line the flags of `lopper search`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(deny_unknown_fields)]
 pub struct SearchSpec {
-    /// Which checkpoint of the training run.
+    /// Which checkpoint of the training run: best or last.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = Checkpoint::Best))]
     #[serde(default)]
     pub checkpoint: Checkpoint,
     /// Optimizer plugin (see `lopper optimizers`).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = d_optimizer()))]
     #[serde(default = "d_optimizer")]
     pub optimizer: String,
-    /// The plugin's own settings (`null`: its defaults).
+    /// The plugin's own settings (JSON on the command line; `null`: its defaults).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "JSON", value_parser = json_value, default_value = "null"))]
     #[serde(default)]
     pub optimizer_config: serde_json::Value,
-    /// Objectives (see `lopper objectives`).
+    /// Objectives (see `lopper objectives`); on the command line `--objectives`.
+    #[cfg_attr(feature = "clap", arg(skip = d_objectives()))]
     #[serde(default = "d_objectives")]
     pub objectives: Vec<ObjectiveSpec>,
     /// Evaluations.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = d_budget()))]
     #[serde(default = "d_budget")]
     pub budget: usize,
     /// Seed of the optimizer.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0))]
     #[serde(default)]
     pub seed: u64,
     /// Evaluations in parallel (timings still run one at a time).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 1))]
     #[serde(default = "one")]
     pub workers: usize,
     /// Evaluate the space's largest, smallest and mid-point sub-networks first.
+    #[cfg_attr(feature = "clap", arg(long))]
     #[serde(default)]
     pub initial_design: bool,
-    /// The hypervolume's reference point (default: 1 for every objective measured as a
-    /// fraction).
+    /// The hypervolume's reference point, one coordinate per objective (default: 1 for every
+    /// objective measured as a fraction).
+    #[cfg_attr(
+        feature = "clap",
+        arg(
+            long = "ref",
+            value_name = "X,Y,...",
+            value_delimiter = ',',
+            allow_hyphen_values = true
+        )
+    )]
     #[serde(default, alias = "ref")]
     pub reference_point: Option<Vec<f64>>,
-    /// Score on the first N validation examples only.
+    /// Score on the first N validation examples only (the paper's large-task protocol caps
+    /// them).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "N"))]
     #[serde(default)]
     pub validation_limit: Option<usize>,
     /// Examples per batch when scoring.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = d_eval_batch_size()))]
     #[serde(default = "d_eval_batch_size")]
     pub eval_batch_size: usize,
+}
+
+#[cfg(feature = "clap")]
+fn json_value(text: &str) -> std::result::Result<serde_json::Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))
 }
 
 impl Default for SearchSpec {

@@ -9,18 +9,24 @@ use crate::{PipelineError, Result};
 /// MACs, the member with the lowest validation error within all of them is chosen; with only
 /// an error increase, the smallest (by the front's other objective) within it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(deny_unknown_fields)]
 pub struct Budget {
     /// At most this fraction of the full model's parameters (the `params` objective).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "FRACTION"))]
     #[serde(default)]
     pub max_params: Option<f64>,
     /// At most this median latency in ms (the `latency` objective).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "MS"))]
     #[serde(default)]
     pub max_latency_ms: Option<f64>,
     /// At most this many multiply-accumulates (the `macs` objective).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "N"))]
     #[serde(default)]
     pub max_macs: Option<f64>,
-    /// At most this much more validation error than the unpruned network.
+    /// At most this much more validation error than the unpruned network; alone, the
+    /// smallest member within it is chosen.
+    #[cfg_attr(feature = "clap", arg(long, value_name = "DELTA"))]
     #[serde(default)]
     pub max_error_increase: Option<f64>,
 }

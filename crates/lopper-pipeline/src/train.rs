@@ -66,87 +66,126 @@ default_fns! {
 }
 
 /// What to fine-tune, on what, and how. Every field but the data and the model has the
-/// paper's default; in a pipeline file this is the `[train]` table.
+/// paper's default; in a pipeline file this is the `[train]` table, on the command line the
+/// flags of `lopper train`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(deny_unknown_fields)]
 pub struct TrainSpec {
-    /// The task.
+    /// The task: a GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, mnli-mm, qnli, rte, wnli),
+    /// imdb, swag or movie-reviews.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub task: lopper_data::TaskSource,
-    /// Its data folder.
+    /// The task's data folder: the GLUE root (holding RTE/, MRPC/, …), or the task's folder.
+    #[cfg_attr(feature = "clap", arg(long, value_name = "DIR"))]
     pub data: std::path::PathBuf,
-    /// How the official splits become train / validation / test.
+    /// How the official splits become train / validation / test: paper (the official train
+    /// split divided 70/30 by a seeded shuffle, validation capped at 2,048 for the large
+    /// tasks, the dev split as test) or plain (train on train, validate on dev).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = ProtocolKind::Paper))]
     #[serde(default = "d_protocol")]
     pub protocol: ProtocolKind,
     /// Seed of the paper protocol's 70/30 shuffle.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0))]
     #[serde(default)]
     pub split_seed: u64,
-    /// The pre-trained model: a folder in the Hugging Face layout or a hub id.
+    /// The pre-trained model: a folder in the Hugging Face layout, or a hub id (downloaded
+    /// into the hub cache unless already there).
+    #[cfg_attr(feature = "clap", arg(long))]
     pub model: String,
-    /// The training strategy.
+    /// Training strategy: standard, random, linear-random, sandwich, kd or full.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = StrategyKind::Full))]
     #[serde(default = "d_strategy")]
     pub strategy: StrategyKind,
-    /// The space whose sub-networks are trained.
+    /// The search space whose sub-networks are trained: small, small-halvings, medium, layer
+    /// or large.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = SpaceKind::Small))]
     #[serde(default = "d_space")]
     pub space: SpaceKind,
-    /// How LAYER and LARGE draw sub-networks.
+    /// How LAYER and LARGE draw random sub-networks: uniform (every bit) or sparsity (a kept
+    /// count uniform over its range first, the paper's).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = Sampler::Uniform))]
     #[serde(default)]
     pub sampler: Sampler,
-    /// Train on the first N training examples only.
+    /// Train on the first N examples of the training set only (e.g. a subsample of SST-2).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "N"))]
     #[serde(default)]
     pub train_limit: Option<usize>,
-    /// Validate on the first N validation examples only.
+    /// Validate on the first N examples of the validation set only.
+    #[cfg_attr(feature = "clap", arg(long, value_name = "N"))]
     #[serde(default)]
     pub validation_limit: Option<usize>,
-    /// Test on the first N test examples only (here and in the search).
+    /// Test on the first N examples of the test set only (here and in the search).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "N"))]
     #[serde(default)]
     pub test_limit: Option<usize>,
     /// Peak learning rate.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults::LR))]
     #[serde(default = "d_lr")]
     pub lr: f64,
     /// Epochs.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults::EPOCHS))]
     #[serde(default = "d_epochs")]
     pub epochs: usize,
     /// Examples per optimizer step.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults::BATCH_SIZE))]
     #[serde(default = "d_batch_size")]
     pub batch_size: usize,
     /// Linear warm-up steps.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0))]
     #[serde(default)]
     pub warmup_steps: usize,
     /// Decoupled weight decay of AdamW.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults::WEIGHT_DECAY))]
     #[serde(default = "d_weight_decay")]
     pub weight_decay: f32,
-    /// Per-parameter gradient norm clip; 0 disables clipping.
+    /// Clip each parameter's gradient to this norm; 0 disables clipping.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults::GRAD_CLIP))]
     #[serde(default = "d_grad_clip")]
     pub grad_clip: f32,
     /// Random sub-networks per step (random, sandwich, full).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults::NUM_RANDOM))]
     #[serde(default = "d_num_random")]
     pub num_random: usize,
     /// Distillation temperature (kd, full).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults::TEMPERATURE))]
     #[serde(default = "d_temperature")]
     pub temperature: f64,
     /// Seed of sub-network sampling and of the new task head.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0))]
     #[serde(default)]
     pub seed: u64,
-    /// Seed of the data order (default: `seed`).
+    /// Seed of the data order (default: the seed).
+    #[cfg_attr(feature = "clap", arg(long))]
     #[serde(default)]
     pub data_seed: Option<u64>,
     /// Truncate inputs to this many tokens.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults::MAX_LEN))]
     #[serde(default = "d_max_len")]
     pub max_len: usize,
-    /// Stop after this many optimizer steps.
+    /// Stop after this many optimizer steps (the schedule decays to zero there).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "N"))]
     #[serde(default)]
     pub max_steps: Option<usize>,
-    /// A resumable checkpoint every N steps (and at the end of every epoch).
+    /// Write a resumable checkpoint every N steps (and at the end of every epoch).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults::CHECKPOINT_EVERY, value_name = "N"))]
     #[serde(default = "d_checkpoint_every")]
     pub checkpoint_every: usize,
-    /// Examples per validation batch.
+    /// Examples per batch when validating.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults::EVAL_BATCH_SIZE))]
     #[serde(default = "d_eval_batch_size")]
     pub eval_batch_size: usize,
-    /// Reorder every layer's heads and FFN units by importance before training (DynaBERT's
-    /// rewiring), so that prefix spaces keep the ones that matter.
+    /// Before training, reorder every layer's heads and FFN units by importance, most
+    /// important first (DynaBERT's rewiring; the full network computes the same), so that the
+    /// sub-networks of spaces that keep a layer's first heads and units (small, medium) keep
+    /// the ones that matter. Importance: the mean norm of what a head or unit adds to the
+    /// residual stream over the first rewire-examples training examples. The order is
+    /// written to rewiring.json. Off by default: the paper does not rewire.
+    #[cfg_attr(feature = "clap", arg(long))]
     #[serde(default)]
     pub rewire: bool,
-    /// Training examples rewiring weighs heads and units on.
+    /// Training examples that rewiring weighs heads and units on.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults::REWIRE_EXAMPLES, value_name = "N"))]
     #[serde(default = "d_rewire_examples")]
     pub rewire_examples: usize,
 }

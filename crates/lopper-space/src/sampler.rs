@@ -16,6 +16,28 @@ pub enum Sampler {
     Sparsity,
 }
 
+impl std::fmt::Display for Sampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Sampler::Uniform => "uniform",
+            Sampler::Sparsity => "sparsity",
+        })
+    }
+}
+
+impl std::str::FromStr for Sampler {
+    type Err = lopper_core::CoreError;
+    fn from_str(s: &str) -> lopper_core::Result<Self> {
+        match s {
+            "uniform" => Ok(Sampler::Uniform),
+            "sparsity" => Ok(Sampler::Sparsity),
+            other => Err(lopper_core::CoreError::InvalidSpace(format!(
+                "unknown sampler `{other}`: expected uniform or sparsity"
+            ))),
+        }
+    }
+}
+
 /// Sets `k` uniformly chosen entries of `bits` to 1 and the rest to 0.
 pub(crate) fn choose_k(bits: &mut [i64], k: usize, rng: &mut dyn Rng) {
     bits.fill(0);
