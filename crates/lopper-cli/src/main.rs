@@ -122,7 +122,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Embed(args) => embed::run(&args),
         Command::Run(args) => pipeline::run(&args),
         Command::Report { dir } => {
-            let (md, html) = lopper::report::write_report(&dir)?;
+            let (md, html) = lopper::pipeline::write_report(&dir)?;
             println!("{}\n{}", md.display(), html.display());
             Ok(())
         }

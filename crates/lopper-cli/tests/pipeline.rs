@@ -140,7 +140,34 @@ latency = {{ batch_size = 2, seq_len = 32, warmup = 1, repetitions = 3 }}
     );
     let html = fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("<svg") && !html.contains("src=\"http"));
-    assert!(out.join("report.md").is_file());
+    // The report leads with the answer: the selected model against the unpruned one, then
+    // the front; the configuration comes last.
+    let md = fs::read_to_string(out.join("report.md")).unwrap();
+    let at = |needle: &str| {
+        md.find(needle)
+            .unwrap_or_else(|| panic!("no `{needle}` in {md}"))
+    };
+    assert!(
+        at("## Result") < at("Pareto front](search/plots/front.png)"),
+        "{md}"
+    );
+    assert!(
+        at("Pareto front](search/plots/front.png)") < at("## Search"),
+        "{md}"
+    );
+    assert!(at("## Training") < at("## Configuration"), "{md}");
+    let params = eval["params"].as_u64().unwrap();
+    assert!(md.contains(&format!("| parameters | {params} (")), "{md}");
+    let unpruned = &eval["unpruned"];
+    assert!(unpruned["params"].as_u64().unwrap() > params, "{eval}");
+    assert!(
+        unpruned["latency_ms"]["median"].as_f64().unwrap() > 0.0,
+        "{eval}"
+    );
+    assert_eq!(
+        unpruned["score"], summary["test"]["largest"]["score"],
+        "{eval}"
+    );
 
     // Run again: every stage is found done.
     let o = run(&config, &hf_home);

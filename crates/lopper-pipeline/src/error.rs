@@ -71,6 +71,12 @@ pub enum PipelineError {
         /// What is wrong.
         message: String,
     },
+    /// A folder that is neither a search folder nor a pipeline's run folder.
+    #[error("{}: not a lopper run folder (it has no front.json, no train/ and no search/)", dir.display())]
+    NotARun {
+        /// The folder.
+        dir: PathBuf,
+    },
     /// A folder that is not a training run.
     #[error("{} is not a `lopper train` run ({} is missing)", dir.display(), missing.display())]
     NotATrainRun {

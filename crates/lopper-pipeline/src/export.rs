@@ -10,7 +10,7 @@ use lopper_prune::{LatencySettings, ObjectiveContext, ObjectiveSpec};
 use lopper_train::Scorer;
 use serde::{Deserialize, Serialize};
 
-use crate::records::{EvalRecord, EvalSet, LatencyFigures};
+use crate::records::{EvalRecord, EvalSet, LatencyFigures, UnprunedFigures};
 use crate::{DataSpec, PipelineError, Result};
 
 /// What an export wrote.
@@ -150,10 +150,7 @@ pub fn evaluate(
         device: device.clone(),
         validation: Some(Arc::new(scorer)),
     };
-    let latency = ObjectiveSpec::with_settings("latency", &spec.latency)?
-        .build(&ctx)?
-        .measure(&net, &subnet)?;
-    let info = |k: &str| latency.info[k].as_f64().unwrap_or(f64::NAN);
+    let latency_ms = latency(&ctx, &net, &subnet, &spec.latency)?;
     // The share of the unpruned model, for a sub-network (an exported model's config does
     // not record the layers it dropped).
     let full_params = (!exported).then(|| dense_params(net.config(), &Subnet::full(&net.arch())));
@@ -173,12 +170,49 @@ pub fn evaluate(
         params,
         full_params,
         params_fraction: full_params.map(|f| params as f64 / f as f64),
-        latency_ms: LatencyFigures {
-            median: latency.value,
-            p10: info("latency_p10_ms"),
-            p90: info("latency_p90_ms"),
-            batch_size: spec.latency.batch_size,
-            seq_len: spec.latency.seq_len,
-        },
+        latency_ms,
+        unpruned: None,
+    })
+}
+
+/// The latency of `subnet` of `net`, timed as the `latency` objective times it.
+fn latency(
+    ctx: &ObjectiveContext,
+    net: &SuperNet,
+    subnet: &Subnet,
+    settings: &LatencySettings,
+) -> Result<LatencyFigures> {
+    let v = ObjectiveSpec::with_settings("latency", settings)?
+        .build(ctx)?
+        .measure(net, subnet)?;
+    let info = |k: &str| v.info[k].as_f64().unwrap_or(f64::NAN);
+    Ok(LatencyFigures {
+        median: v.value,
+        p10: info("latency_p10_ms"),
+        p90: info("latency_p90_ms"),
+        batch_size: settings.batch_size,
+        seq_len: settings.seq_len,
+    })
+}
+
+/// The unpruned network of the checkpoint in `model`: its parameters, and its latency timed
+/// with `settings` (`score` is the caller's: the training run's test score).
+pub fn unpruned_figures(
+    model: &Path,
+    score: Option<f64>,
+    settings: &LatencySettings,
+) -> Result<UnprunedFigures> {
+    let device = lopper_model::default_device();
+    let (net, _) = SuperNet::load(model, &device, 0)?;
+    let full = Subnet::full(&net.arch());
+    let ctx = ObjectiveContext {
+        config: net.config().clone(),
+        device,
+        validation: None,
+    };
+    Ok(UnprunedFigures {
+        params: dense_params(net.config(), &full),
+        score,
+        latency_ms: latency(&ctx, &net, &full, settings)?,
     })
 }

@@ -22,6 +22,7 @@ mod layout;
 mod observe;
 mod pipeline;
 mod records;
+mod report;
 mod search;
 mod select;
 mod train;
@@ -35,7 +36,12 @@ pub use pipeline::{ExportSpec, Pipeline, PipelineConfig, PipelineOutcome, Stage,
 pub use records::{
     BestEpoch, EvalRecord, EvalSet, FrontFile, FrontMember, FullNetwork, LatencyFigures, Record,
     RewiringRecord, SplitMeta, TestScore, TestScores, TrainMeta, TrainRecord, TrainSummary,
+    UnprunedFigures,
 };
-pub use search::{SearchOutcome, SearchSpec, front_csv, read_train_run, search};
+pub use report::{search_plots, write_report};
+pub use search::{
+    SearchOutcome, SearchSpec, front_csv, read_hypervolume, read_train_run, search,
+    write_hypervolume,
+};
 pub use select::{Budget, select};
 pub use train::{TrainOutcome, TrainSpec, defaults, task_config, train};

@@ -193,7 +193,7 @@ pub struct PipelineOutcome {
     /// Its figures.
     pub eval: EvalRecord,
     /// The report's files, or why there is none.
-    pub report: std::result::Result<(PathBuf, PathBuf), lopper_report::ReportError>,
+    pub report: Result<(PathBuf, PathBuf)>,
 }
 
 /// A pipeline and its run folder.
@@ -301,7 +301,23 @@ impl Pipeline {
                 ..self.config.eval.clone()
             };
             let model = l.export().display().to_string();
-            let record = crate::evaluate(&model, None, &self.config.train.data_spec(), &spec)?;
+            let mut record = crate::evaluate(&model, None, &self.config.train.data_spec(), &spec)?;
+            // The unpruned network beside it, for the report's first table.
+            let summary = crate::TrainSummary::read(&train_dir.summary())?;
+            let score = match spec.set {
+                EvalSet::Test => summary
+                    .test
+                    .as_ref()
+                    .and_then(|t| t.get("largest"))
+                    .map(|t| t.score),
+                _ => None,
+            };
+            let best = train_dir.checkpoint(self.config.search.checkpoint);
+            record.unpruned = Some(crate::export::unpruned_figures(
+                &best,
+                score,
+                &spec.latency,
+            )?);
             record.write(&l.eval())?;
             observers.evaluated(&record);
             record
@@ -311,7 +327,7 @@ impl Pipeline {
         Ok(PipelineOutcome {
             selected,
             eval,
-            report: lopper_report::write_report(root),
+            report: crate::report::write_report(root),
         })
     }
 }

@@ -383,9 +383,25 @@ pub struct EvalRecord {
     pub params_fraction: Option<f64>,
     /// Latency.
     pub latency_ms: LatencyFigures,
+    /// The unpruned network's figures beside it, when a pipeline evaluated a pruned export.
+    #[serde(deserialize_with = "required")]
+    pub unpruned: Option<UnprunedFigures>,
 }
 
 impl Record for EvalRecord {}
+
+/// The unpruned network's figures, for the comparison a report leads with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnprunedFigures {
+    /// Its parameters.
+    pub params: u64,
+    /// Its score on the same set (the training run's test score of the full network).
+    #[serde(deserialize_with = "required")]
+    pub score: Option<f64>,
+    /// Its latency, timed with the same settings.
+    pub latency_ms: LatencyFigures,
+}
 
 #[cfg(test)]
 mod tests {

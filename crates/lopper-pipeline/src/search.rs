@@ -153,7 +153,7 @@ pub struct SearchOutcome {
     /// Evaluations replayed from the folder of a resumed search.
     pub replayed: usize,
     /// The plots drawn, or why there are none (no font).
-    pub plots: std::result::Result<Vec<PathBuf>, lopper_report::ReportError>,
+    pub plots: Result<Vec<PathBuf>>,
 }
 
 /// A training run's folder read back: its record and the checkpoint asked for.
@@ -317,7 +317,7 @@ pub fn search(
     if let Some(trace) = &result.hypervolume_trace {
         write_hypervolume(trace, &dir.hypervolume())?;
     }
-    let plots = lopper_report::search_plots(dir.path());
+    let plots = crate::report::search_plots(dir);
     Ok(SearchOutcome {
         front,
         hypervolume: result.hypervolume_trace,
@@ -369,7 +369,8 @@ fn write_front_csv(front: &FrontFile, path: &std::path::Path) -> Result<()> {
     lopper_core::fs::write_atomic(path, text.as_bytes()).map_err(|e| PipelineError::io(path, e))
 }
 
-fn write_hypervolume(trace: &[f64], path: &std::path::Path) -> Result<()> {
+/// Writes a hypervolume trace as `hypervolume.csv` (`evaluation,hypervolume`).
+pub fn write_hypervolume(trace: &[f64], path: &std::path::Path) -> Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let csv_err = |e: csv::Error| PipelineError::Csv {
         path: path.to_path_buf(),
@@ -385,4 +386,18 @@ fn write_hypervolume(trace: &[f64], path: &std::path::Path) -> Result<()> {
         .into_inner()
         .map_err(|e| PipelineError::io(path, e.into_error()))?;
     lopper_core::fs::write_atomic(path, &bytes).map_err(|e| PipelineError::io(path, e))
+}
+
+/// The hypervolume trace of a `hypervolume.csv` (`evaluation,hypervolume`).
+pub fn read_hypervolume(path: &std::path::Path) -> Result<Vec<f64>> {
+    let csv_err = |source| PipelineError::Csv {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut reader = csv::Reader::from_path(path).map_err(csv_err)?;
+    let mut trace = Vec::new();
+    for row in reader.deserialize::<(usize, f64)>() {
+        trace.push(row.map_err(csv_err)?.1);
+    }
+    Ok(trace)
 }

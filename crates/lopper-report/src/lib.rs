@@ -1,36 +1,29 @@
-//! Plots and reports of lopper run folders.
+//! Plots and the document model of lopper's reports.
 //!
-//! This crate reads the files that `lopper search`, `lopper train` and the pipeline leave behind
-//! and writes:
+//! - **plots**, each as an SVG and an 800×600 PNG drawn with [plotters]: [`plot_front`] (every
+//!   trial, the Pareto front as a step line and optionally a second set such as the front on
+//!   the test set), [`plot_hypervolume`] (hypervolume over evaluations) and [`plot_loss`] (a
+//!   training loss with its moving average);
+//! - **documents** ([`Doc`]): headings, paragraphs, tables, code and plots, rendered as
+//!   Markdown that links the PNG plots and as one self-contained HTML page (inline CSS, the SVG
+//!   plots inlined, no scripts, no external references).
 //!
-//! - **plots**, each as an SVG and an 800×600 PNG drawn with [plotters]:
-//!   - [`search_plots`]: `plots/front.{svg,png}` (every trial, the Pareto front as a step line
-//!     and, when the front was scored on the test set, that front too) and
-//!     `plots/hypervolume.{svg,png}` (hypervolume over evaluations) in a search folder;
-//!   - [`plot_front`] and [`plot_hypervolume`], the same plots from values in memory;
-//!   - the training loss, `train/plots/loss.{svg,png}`, written by [`write_report`].
-//! - **reports** ([`write_report`]): `report.md` (Markdown that links the PNG plots by relative
-//!   path) and `report.html`, one self-contained page (inline CSS, the SVG plots inlined, no
-//!   scripts, no external references) of a search folder or a pipeline folder (the
-//!   configuration, training settings, validation per epoch, test scores, the front, the
-//!   selected sub-network, the exported model and its evaluation).
-//!
-//! Text in plots needs a TrueType font, found at run time by [`load_font`]: the file named by
-//! the environment variable `LOPPER_FONT`, else a common system font (DejaVu Sans, Liberation
-//! Sans, FreeSans, Arial). The plotting functions call it themselves.
+//! What goes into a report of a run folder is `lopper-pipeline`'s, which reads the run's
+//! typed records. Text in plots needs a TrueType font, found at run time by [`load_font`]:
+//! the file named by the environment variable `LOPPER_FONT`, else a common system font
+//! (DejaVu Sans, Liberation Sans, FreeSans, Arial). The plotting functions call it themselves.
 //!
 //! Every failure is a [`ReportError`] that names the file it concerns.
 
 use std::path::{Path, PathBuf};
 
-mod data;
+mod doc;
 mod font;
 mod plot;
-mod report;
 
+pub use doc::{Block, Doc, inline_svg};
 pub use font::load_font;
-pub use plot::{FrontPlot, plot_front, plot_hypervolume, search_plots};
-pub use report::write_report;
+pub use plot::{FrontPlot, plot_front, plot_hypervolume, plot_loss, with_ext};
 
 /// What can go wrong while reading a run folder or writing plots and reports.
 #[derive(Debug, thiserror::Error)]
@@ -66,19 +59,11 @@ pub enum ReportError {
     /// Drawing a plot failed (the message names the file).
     #[error("plot: {0}")]
     Plot(String),
-    /// The folder is neither a search folder nor a pipeline folder.
-    #[error(
-        "{}: not a lopper run folder (it has no front.json, no train/ and no search/)",
-        .path.display()
-    )]
-    NotARun {
-        /// The folder.
-        path: PathBuf,
-    },
 }
 
 impl ReportError {
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+    /// An io error on `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
         Self::Io {
             path: path.to_path_buf(),
             source,
@@ -95,12 +80,12 @@ impl ReportError {
 }
 
 /// Writes `bytes` to `path` whole or not at all.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     lopper_core::fs::write_atomic(path, bytes).map_err(|e| ReportError::io(path, e))
 }
 
 /// HTML-escapes text for element content and attribute values.
-pub(crate) fn escape_html(text: &str) -> String {
+pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -116,7 +101,7 @@ pub(crate) fn escape_html(text: &str) -> String {
 }
 
 /// A number for people: integers whole, tiny values in scientific notation, else 4 decimals.
-pub(crate) fn fmt_num(v: f64) -> String {
+pub fn fmt_num(v: f64) -> String {
     if !v.is_finite() {
         v.to_string()
     } else if v.fract() == 0.0 && v.abs() < 1e15 {

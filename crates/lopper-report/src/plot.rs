@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::data::{Front, read_hypervolume, read_json, trial_values};
 use crate::{ReportError, load_font, write_atomic};
 
 /// Width and height of every plot, in pixels.
@@ -135,7 +134,7 @@ pub fn plot_hypervolume(
 }
 
 /// Draws the training loss per step (light) and its moving average over `window` steps.
-pub(crate) fn plot_loss(
+pub fn plot_loss(
     out_base: &Path,
     steps: &[(f64, f64)],
     window: usize,
@@ -181,57 +180,8 @@ pub(crate) fn moving_average(values: &[f64], window: usize) -> Vec<f64> {
     out
 }
 
-/// Writes the plots of a `lopper search` output folder to `search_dir/plots/`: `front.{svg,png}`
-/// (the first objective over the second: every trial of `search/trials.jsonl`, the front of
-/// `front.json` and, when it was scored on the test set, its test error) unless there is only
-/// one objective, and `hypervolume.{svg,png}` when there is a `hypervolume.csv`. Returns the
-/// files written.
-pub fn search_plots(search_dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
-    let front: Front = read_json(&search_dir.join("front.json"))?;
-    let plots = search_dir.join("plots");
-    let mut written = Vec::new();
-    if let [y, x, ..] = front.objectives.as_slice() {
-        let trials_path = search_dir.join("trials.jsonl");
-        let trials = match trials_path.exists() {
-            true => trial_values(&trials_path)?,
-            false => Vec::new(),
-        };
-        let xy = |v: &[Option<f64>]| Some((v.get(1).copied()??, v.first().copied()??));
-        let members: Vec<(f64, f64)> = front.front.iter().filter_map(|m| xy(&m.values)).collect();
-        let tested: Vec<(f64, f64)> = front
-            .front
-            .iter()
-            .filter_map(|m| Some((xy(&m.values)?.0, m.test_error?)))
-            .collect();
-        let spec = FrontPlot {
-            title: format!("Pareto front: {} vs {}", y.name, x.name),
-            x_label: x.label(),
-            y_label: y.label(),
-            trials: trials
-                .iter()
-                .filter(|v| v.len() >= 2)
-                .map(|v| (v[1], v[0]))
-                .collect(),
-            front: members,
-            extra: (!tested.is_empty()).then(|| ("front on the test set".to_string(), tested)),
-        };
-        written.extend(plot_front(&plots.join("front"), &spec)?);
-    }
-    let hv = search_dir.join("hypervolume.csv");
-    if hv.exists() {
-        let trace = read_hypervolume(&hv)?;
-        let title = format!("Hypervolume over {} evaluations", trace.len());
-        written.extend(plot_hypervolume(
-            &plots.join("hypervolume"),
-            &title,
-            &trace,
-        )?);
-    }
-    Ok(written)
-}
-
 /// `base` with `.ext` appended (not replacing what follows a dot in the file name).
-pub(crate) fn with_ext(base: &Path, ext: &str) -> PathBuf {
+pub fn with_ext(base: &Path, ext: &str) -> PathBuf {
     let mut s = base.as_os_str().to_os_string();
     s.push(".");
     s.push(ext);

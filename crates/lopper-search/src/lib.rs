@@ -26,4 +26,4 @@ pub use evaluator::{EvalContext, Evaluator, Measurement};
 pub use observer::{Observer, Progress};
 pub use record::TrialRecord;
 pub use runner::{Search, SearchConfig, SearchResult, StopReason};
-pub use store::{Checkpoint, Opened, RunManifest, RunStore};
+pub use store::{Checkpoint, Opened, RunManifest, RunStore, read_trials};

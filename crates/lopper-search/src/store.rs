@@ -146,11 +146,17 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     }
 }
 
-/// Reads the trial log, truncating a torn last line (one without its newline).
-fn read_log(path: &Path) -> Result<Vec<TrialRecord>> {
+/// The finished trials of a trial log (`trials.jsonl`), read only: a torn last line (a write
+/// cut short by a crash) is left out, any other bad line is an error naming it.
+pub fn read_trials(path: &Path) -> Result<Vec<TrialRecord>> {
+    Ok(parse_log(path)?.0)
+}
+
+/// The records of a trial log and the bytes they take.
+fn parse_log(path: &Path) -> Result<(Vec<TrialRecord>, u64)> {
     let file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
         Err(e) => return Err(SearchError::io(path, e)),
     };
     let mut records = Vec::new();
@@ -178,6 +184,15 @@ fn read_log(path: &Path) -> Result<Vec<TrialRecord>> {
         })?;
         records.push(record);
         good_bytes += n as u64;
+    }
+    Ok((records, good_bytes))
+}
+
+/// Reads the trial log, truncating a torn last line (one without its newline).
+fn read_log(path: &Path) -> Result<Vec<TrialRecord>> {
+    let (records, good_bytes) = parse_log(path)?;
+    if !path.exists() {
+        return Ok(records);
     }
     let len = fs::metadata(path)
         .map_err(|e| SearchError::io(path, e))?

@@ -406,8 +406,8 @@ where
                 state.examples += b.len() as u64;
                 state.position += 1;
                 let eps = session_examples as f64 / session_train.as_secs_f64().max(1e-9);
-                let line = step_line(&record, epoch, eps, dt.as_secs_f64());
-                writeln!(metrics, "{line}").map_err(|e| TrainError::io(&metrics_path, e))?;
+                let line = StepLine::new(&record, epoch, eps, dt.as_secs_f64());
+                write_line(&mut metrics, &metrics_path, &MetricsLine::Step(line))?;
                 if let Some(o) = self.observer.as_mut() {
                     o.on_step(&record, eps);
                 }
@@ -424,13 +424,8 @@ where
             // The epoch is over (or the step budget spent): validate, keep the best, checkpoint.
             if let Some(scorer) = &scorer {
                 let v = validate(scorer, &net, &validated, state.epoch, trainer.step_count())?;
-                let line = serde_json::to_value(&v)
-                    .map(|mut j| {
-                        j["kind"] = "validation".into();
-                        j
-                    })
-                    .map_err(|e| TrainError::json(&metrics_path, e))?;
-                writeln!(metrics, "{line}").map_err(|e| TrainError::io(&metrics_path, e))?;
+                let line = MetricsLine::Validation(v.clone());
+                write_line(&mut metrics, &metrics_path, &line)?;
                 if let Some(o) = self.observer.as_mut() {
                     o.on_validation(&v);
                 }
@@ -504,43 +499,108 @@ where
     }
 }
 
-/// A step's line of the metrics log. Each member's sub-network is written compactly: per
-/// layer the kept heads and units as ranges (`"0-5,8"`), `null` for a dropped layer.
-fn step_line(r: &StepRecord, epoch: usize, eps: f64, seconds: f64) -> serde_json::Value {
-    let members: Vec<serde_json::Value> = r
-        .members
-        .iter()
-        .map(|m| {
-            let kept: Vec<serde_json::Value> = m
-                .subnet
-                .layers()
-                .iter()
-                .map(|l| match l {
-                    Some(k) => serde_json::json!([ranges(&k.heads), ranges(&k.units)]),
-                    None => serde_json::Value::Null,
-                })
-                .collect();
-            serde_json::json!({
-                "role": m.role,
-                "loss_kind": m.loss_kind,
-                "loss": m.loss,
-                "summary": m.summary,
-                "heads": m.heads,
-                "units": m.units,
-                "kept": kept,
+/// A line of `metrics.jsonl`: a step or a validation, told apart by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MetricsLine {
+    /// An optimizer step.
+    Step(StepLine),
+    /// A validation after an epoch.
+    Validation(ValidationRecord),
+}
+
+/// A step's line of the metrics log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepLine {
+    /// 0-based epoch.
+    pub epoch: usize,
+    /// 0-based optimizer step.
+    pub step: usize,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Mean loss over the members.
+    pub loss: f64,
+    /// Training examples per second in this session so far.
+    pub examples_per_second: f64,
+    /// Seconds the step took.
+    pub step_seconds: f64,
+    /// The members trained.
+    pub members: Vec<MemberLine>,
+}
+
+/// A member of a step, written compactly: per layer the kept heads and units as ranges
+/// (`"0-5,8"`), `null` for a dropped layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberLine {
+    /// Why it was trained.
+    pub role: Role,
+    /// How.
+    pub loss_kind: crate::LossKind,
+    /// Its loss.
+    pub loss: f64,
+    /// Its display.
+    pub summary: String,
+    /// Heads kept.
+    pub heads: usize,
+    /// Units kept.
+    pub units: usize,
+    /// Per layer, `[heads, units]` as ranges, or `null`.
+    pub kept: Vec<Option<(String, String)>>,
+}
+
+impl StepLine {
+    fn new(r: &StepRecord, epoch: usize, eps: f64, seconds: f64) -> Self {
+        let members = r
+            .members
+            .iter()
+            .map(|m| MemberLine {
+                role: m.role,
+                loss_kind: m.loss_kind,
+                loss: m.loss,
+                summary: m.summary.clone(),
+                heads: m.heads,
+                units: m.units,
+                kept: m
+                    .subnet
+                    .layers()
+                    .iter()
+                    .map(|l| l.as_ref().map(|k| (ranges(&k.heads), ranges(&k.units))))
+                    .collect(),
             })
-        })
-        .collect();
-    serde_json::json!({
-        "kind": "step",
-        "epoch": epoch,
-        "step": r.step,
-        "lr": r.lr,
-        "loss": r.loss,
-        "examples_per_second": eps,
-        "step_seconds": seconds,
-        "members": members,
-    })
+            .collect();
+        Self {
+            epoch,
+            step: r.step,
+            lr: r.lr,
+            loss: r.loss,
+            examples_per_second: eps,
+            step_seconds: seconds,
+            members,
+        }
+    }
+}
+
+/// Reads a metrics log. Blank lines are skipped; an unparsable last line (a write cut short
+/// by a crash) is ignored, an unparsable line elsewhere is an error naming it.
+pub fn read_metrics(path: &Path) -> Result<Vec<MetricsLine>> {
+    let text = fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut out = Vec::with_capacity(lines.len());
+    for (k, line) in lines.iter().enumerate() {
+        match serde_json::from_str(line) {
+            Ok(v) => out.push(v),
+            Err(_) if k + 1 == lines.len() => break,
+            Err(e) => return Err(TrainError::json(path, e)),
+        }
+    }
+    Ok(out)
+}
+
+fn write_line(metrics: &mut File, path: &Path, line: &MetricsLine) -> Result<()> {
+    let text = serde_json::to_string(line).map_err(|e| TrainError::json(path, e))?;
+    writeln!(metrics, "{text}").map_err(|e| TrainError::io(path, e))
 }
 
 /// Ascending indices as ranges: `[0, 1, 2, 5, 7, 8]` → `"0-2,5,7-8"`.

@@ -27,7 +27,10 @@ mod strategy;
 mod trainer;
 
 pub use error::{Result, TrainError};
-pub use fit::{Fit, FitConfig, FitObserver, FitReport, FitSettings, SubnetScore, ValidationRecord};
+pub use fit::{
+    Fit, FitConfig, FitObserver, FitReport, FitSettings, MemberLine, MetricsLine, StepLine,
+    SubnetScore, ValidationRecord, read_metrics,
+};
 pub use loss::{Targets, distillation_loss, task_loss};
 pub use schedule::LinearSchedule;
 pub use score::{Scorer, model_batch};
