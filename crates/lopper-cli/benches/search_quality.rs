@@ -8,14 +8,13 @@
 //!     --budget 100 --seeds 2 --validation-limit 256 --masked-budget 12 --out target/search-quality
 //! ```
 //!
-//! Every search is a `lopper search` run folder under `--out`, so an interrupted bench resumes
+//! Every search is a search folder under `--out` (the library's `lopper::pipeline::search`), so an interrupted bench resumes
 //! where it stopped when started again. The objectives are the paper's: validation error and
 //! the parameter count (the paper's count, as a fraction of the full model); hypervolume
 //! against the reference point (1, 1). Sliced and masked evaluation score the same random
 //! sub-networks (random search, same seed), so the rates compare like with like.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 struct Options {
@@ -87,48 +86,29 @@ fn search(
     objectives: &str,
     dir: &Path,
 ) -> Result<Outcome, String> {
-    // From the workspace's root: a train run records its data folder as it was given.
-    let status = Command::new(env!("CARGO_BIN_EXE_lopper"))
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .arg("search")
-        .arg("--train-run")
-        .arg(&o.train_run)
-        .args([
-            "--optimizer",
-            optimizer,
-            "--objectives",
-            objectives,
-            "--quiet",
-        ])
-        .args(["--seed", &seed.to_string(), "--budget", &budget.to_string()])
-        .args(["--validation-limit", &o.validation_limit.to_string()])
-        .arg("--out")
-        .arg(dir)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .map_err(|e| format!("cannot run lopper: {e}"))?;
-    if !status.success() {
-        return Err(format!("lopper search failed for {}", dir.display()));
-    }
-    let read = |f: &str| std::fs::read_to_string(dir.join(f)).map_err(|e| format!("{f}: {e}"));
-    let hypervolume = read("hypervolume.csv")?
-        .lines()
-        .last()
-        .and_then(|l| l.split(',').nth(1))
-        .and_then(|v| v.parse().ok())
-        .ok_or("hypervolume.csv is empty")?;
-    let (mut evaluations, mut eval_seconds, mut errors) = (0, 0.0, Vec::new());
-    for line in read("trials.jsonl")?.lines() {
-        let t: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
-        evaluations += 1;
-        eval_seconds += t["eval_seconds"].as_f64().unwrap_or(0.0);
-        errors.push(t["values"][0].as_f64().unwrap_or(f64::NAN));
-    }
+    use lopper::pipeline::{SearchDir, SearchSpec, Silent, TrainDir};
+    let spec = SearchSpec {
+        optimizer: optimizer.into(),
+        objectives: lopper::prune::ObjectiveSpec::parse_list(objectives)
+            .map_err(|e| e.to_string())?,
+        budget,
+        seed,
+        validation_limit: Some(o.validation_limit),
+        ..SearchSpec::default()
+    };
+    let dir = SearchDir::new(dir);
+    let outcome = lopper::pipeline::search(&spec, &TrainDir::new(&o.train_run), &dir, &Silent)
+        .map_err(|e| format!("search of {}: {e}", dir.path().display()))?;
+    let trials = lopper::search::read_trials(&dir.trials()).map_err(|e| e.to_string())?;
     Ok(Outcome {
-        hypervolume,
-        evaluations,
-        eval_seconds,
-        errors,
+        hypervolume: outcome
+            .hypervolume
+            .as_ref()
+            .and_then(|t| t.last().copied())
+            .ok_or("no hypervolume trace")?,
+        evaluations: trials.len(),
+        eval_seconds: trials.iter().map(|t| t.eval_seconds).sum(),
+        errors: trials.iter().map(|t| t.values[0]).collect(),
     })
 }
 

@@ -31,8 +31,8 @@ pub use arch::Arch;
 pub use error::{CoreError, Result};
 pub use objective::{Direction, Objective};
 pub use optimizer::{
-    Optimizer, OptimizerPlugin, OptimizerSpec, build_optimizer, find_optimizer, load_optimizer,
-    optimizer_plugins, save_optimizer,
+    Optimizer, OptimizerPlugin, OptimizerSpec, build_optimizer, check_objectives, find_optimizer,
+    load_optimizer, optimizer_plugins, save_optimizer,
 };
 pub use point::{Dim, Domain, Point};
 pub use registry::find_plugin;

@@ -56,14 +56,26 @@ pub trait Optimizer: Send {
     /// error ([`CoreError::UnknownTrial`]) and leaves the optimizer unchanged.
     fn tell(&mut self, done: &[Evaluated]) -> Result<()>;
 
+    /// Issues a trial for one point chosen outside the optimizer, as it issues its own
+    /// (through its [`PendingTrials`](crate::PendingTrials)); `None` if it takes no such
+    /// points (the default).
+    fn issue(&mut self, point: crate::Point) -> Option<Trial> {
+        let _ = point;
+        None
+    }
+
     /// Issues trials for points chosen outside the optimizer (the runner's initial design, a
-    /// user's own candidates), so that their results can be told like any other. Optimizers
-    /// issue them through their [`PendingTrials`](crate::PendingTrials); the default refuses.
+    /// user's own candidates), so that their results can be told like any other: each through
+    /// [`issue`](Self::issue), refused when the optimizer takes no such points.
     fn suggest(&mut self, points: Vec<crate::Point>) -> Result<Vec<Trial>> {
-        let _ = points;
-        Err(CoreError::Unsupported(
-            "this optimizer does not take suggested points".into(),
-        ))
+        points
+            .into_iter()
+            .map(|p| {
+                self.issue(p).ok_or_else(|| {
+                    CoreError::Unsupported("this optimizer does not take suggested points".into())
+                })
+            })
+            .collect()
     }
 }
 
@@ -169,13 +181,19 @@ pub fn find_optimizer(name: &str) -> Result<&'static OptimizerPlugin> {
 
 /// Builds the optimizer registered as `name`.
 pub fn build_optimizer(name: &str, spec: &OptimizerSpec) -> Result<Box<dyn Optimizer>> {
-    if spec.num_objectives == 0 {
+    check_objectives(name, spec.num_objectives)?;
+    (find_optimizer(name)?.build)(spec)
+}
+
+/// Refuses an optimizer for no objectives: what every optimizer's constructor checks.
+pub fn check_objectives(plugin: &str, num_objectives: usize) -> Result<()> {
+    if num_objectives == 0 {
         return Err(CoreError::Config {
-            plugin: name.to_string(),
+            plugin: plugin.to_string(),
             message: "at least one objective is needed".into(),
         });
     }
-    (find_optimizer(name)?.build)(spec)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -77,6 +77,14 @@ impl Evaluation {
         1.0 - self.score
     }
 
+    /// Every metric computed, by name (as the run records write them).
+    pub fn named_values(&self) -> Vec<(String, f64)> {
+        self.values
+            .iter()
+            .map(|(m, v)| (m.name().to_string(), *v))
+            .collect()
+    }
+
     /// The value of `metric`, if it was computed.
     pub fn get(&self, metric: Metric) -> Option<f64> {
         self.values

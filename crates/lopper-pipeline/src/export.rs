@@ -162,11 +162,7 @@ pub fn evaluate(
         examples: encoded.len(),
         metric: e.metric.name().to_string(),
         score: e.score,
-        values: e
-            .values
-            .iter()
-            .map(|(m, v)| (m.name().to_string(), *v))
-            .collect(),
+        values: e.named_values(),
         params,
         full_params,
         params_fraction: full_params.map(|f| params as f64 / f as f64),

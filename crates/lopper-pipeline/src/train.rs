@@ -450,11 +450,7 @@ fn test_score(scorer: &Scorer, net: &SuperNet, subnet: &Subnet) -> Result<TestSc
         subnet: subnet.to_string(),
         metric: e.metric.name().to_string(),
         score: e.score,
-        values: e
-            .values
-            .iter()
-            .map(|(m, v)| (m.name().to_string(), *v))
-            .collect(),
+        values: e.named_values(),
     })
 }
 

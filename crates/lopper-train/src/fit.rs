@@ -642,11 +642,7 @@ fn validate(
             role: *role,
             summary: subnet.to_string(),
             score: e.score,
-            values: e
-                .values
-                .iter()
-                .map(|(m, v)| (m.name().to_string(), *v))
-                .collect(),
+            values: e.named_values(),
         });
     }
     Ok(ValidationRecord {

@@ -100,8 +100,8 @@ impl Optimizer for WeightedClimber {
         Ok(())
     }
 
-    fn suggest(&mut self, points: Vec<Point>) -> Result<Vec<Trial>> {
-        Ok(points.into_iter().map(|p| self.pending.issue(p)).collect())
+    fn issue(&mut self, point: Point) -> Option<Trial> {
+        Some(self.pending.issue(point))
     }
 }
 

@@ -38,12 +38,7 @@ pub(crate) struct Engine {
 
 impl Engine {
     pub(crate) fn new(plugin: &str, num_objectives: usize, seed: u64) -> Result<Self> {
-        if num_objectives == 0 {
-            return Err(crate::config::config_error(
-                plugin,
-                "at least one objective is needed",
-            ));
-        }
+        lopper_core::check_objectives(plugin, num_objectives)?;
         Ok(Self {
             rng: seeded_rng(seed),
             pending: PendingTrials::new(),
@@ -256,7 +251,7 @@ pub(crate) fn min_and_range(values: &[Vec<f64>], objectives: usize) -> (Vec<f64>
 /// A weight vector drawn uniformly from the probability simplex (normalised exponentials).
 pub(crate) fn random_simplex(rng: &mut SeededRng, n: usize) -> Vec<f64> {
     use rand::RngExt;
-    let e: Vec<f64> = (0..n).map(|_| -(1.0 - rng.random::<f64>()).ln()).collect();
+    let e: Vec<f64> = (0..n).map(|_| rng.sample(rand_distr::Exp1)).collect();
     let sum: f64 = e.iter().sum();
     if sum > 0.0 {
         e.iter().map(|v| v / sum).collect()
@@ -265,12 +260,10 @@ pub(crate) fn random_simplex(rng: &mut SeededRng, n: usize) -> Vec<f64> {
     }
 }
 
-/// A standard normal draw (Box–Muller).
+/// A standard normal draw.
 pub(crate) fn standard_normal(rng: &mut SeededRng) -> f64 {
     use rand::RngExt;
-    let u: f64 = 1.0 - rng.random::<f64>();
-    let v: f64 = rng.random();
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    rng.sample(rand_distr::StandardNormal)
 }
 
 #[cfg(test)]

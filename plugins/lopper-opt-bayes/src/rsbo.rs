@@ -165,8 +165,8 @@ impl Optimizer for RsBo {
         self.engine.tell(done)
     }
 
-    fn suggest(&mut self, points: Vec<Point>) -> Result<Vec<Trial>> {
-        Ok(points.into_iter().map(|p| self.engine.issue(p)).collect())
+    fn issue(&mut self, point: Point) -> Option<Trial> {
+        Some(self.engine.issue(point))
     }
 }
 

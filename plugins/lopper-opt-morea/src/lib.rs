@@ -99,12 +99,7 @@ impl Morea {
     /// MO-REA for `num_objectives ≥ 1` objectives, seeded with `seed`.
     pub fn new(config: MoreaConfig, num_objectives: usize, seed: u64) -> Result<Self> {
         config.validate()?;
-        if num_objectives == 0 {
-            return Err(CoreError::Config {
-                plugin: NAME.into(),
-                message: "at least one objective is needed".into(),
-            });
-        }
+        lopper_core::check_objectives(NAME, num_objectives)?;
         Ok(Self {
             rng: seeded_rng(seed),
             pending: PendingTrials::new(),
@@ -180,8 +175,8 @@ impl Optimizer for Morea {
         Ok(())
     }
 
-    fn suggest(&mut self, points: Vec<Point>) -> Result<Vec<Trial>> {
-        Ok(points.into_iter().map(|p| self.pending.issue(p)).collect())
+    fn issue(&mut self, point: Point) -> Option<Trial> {
+        Some(self.pending.issue(point))
     }
 }
 

@@ -9,8 +9,8 @@
 //! Configuration: none; `null` or `{}` (unknown fields are an error).
 
 use lopper_core::{
-    CoreError, Evaluated, Optimizer, OptimizerPlugin, OptimizerSpec, PendingTrials, Point, Result,
-    SeededRng, Space, Trial, inventory, seeded_rng,
+    Evaluated, Optimizer, OptimizerPlugin, OptimizerSpec, PendingTrials, Point, Result, SeededRng,
+    Space, Trial, inventory, seeded_rng,
 };
 use serde::{Deserialize, Serialize};
 
@@ -33,12 +33,7 @@ pub struct RandomSearch {
 impl RandomSearch {
     /// A search for `num_objectives ≥ 1` objectives seeded with `seed`.
     pub fn new(num_objectives: usize, seed: u64) -> Result<Self> {
-        if num_objectives == 0 {
-            return Err(CoreError::Config {
-                plugin: NAME.into(),
-                message: "at least one objective is needed".into(),
-            });
-        }
+        lopper_core::check_objectives(NAME, num_objectives)?;
         Ok(Self {
             rng: seeded_rng(seed),
             pending: PendingTrials::new(),
@@ -68,8 +63,8 @@ impl Optimizer for RandomSearch {
         self.pending.complete_all(done, self.num_objectives)
     }
 
-    fn suggest(&mut self, points: Vec<Point>) -> Result<Vec<Trial>> {
-        Ok(points.into_iter().map(|p| self.pending.issue(p)).collect())
+    fn issue(&mut self, point: Point) -> Option<Trial> {
+        Some(self.pending.issue(point))
     }
 }
 
@@ -97,7 +92,10 @@ mod tests {
     fn config_is_validated() {
         let spec = OptimizerSpec::new(2, 0).with_config(json!({"population": 3}));
         let err = lopper_core::build_optimizer(NAME, &spec).err().unwrap();
-        assert!(matches!(err, CoreError::Config { .. }), "{err}");
+        assert!(
+            matches!(err, lopper_core::CoreError::Config { .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("population"), "{err}");
         assert!(lopper_core::build_optimizer(NAME, &OptimizerSpec::new(2, 0)).is_ok());
     }
