@@ -29,7 +29,8 @@ pub fn write_report(run_dir: &Path) -> Result<(PathBuf, PathBuf)> {
     let title = if search_only.front().is_file() {
         let title = format!("lopper search report: {name}");
         doc.h(1, &title);
-        search_section(&mut doc, &search_only, "")?;
+        let front = FrontFile::read(&search_only.front())?;
+        search_section(&mut doc, &search_only, &front, "")?;
         title
     } else {
         let layout = RunLayout::new(run_dir);
@@ -46,9 +47,9 @@ pub fn write_report(run_dir: &Path) -> Result<(PathBuf, PathBuf)> {
             false => None,
         };
         answer_section(&mut doc, &layout, front.as_ref())?;
-        if front.is_some() {
+        if let Some(front) = &front {
             doc.h(2, "Search");
-            search_section(&mut doc, &search, "search/")?;
+            search_section(&mut doc, &search, front, "search/")?;
         } else if search.path().is_dir() {
             doc.h(2, "Search");
             doc.p("search/ has no front.json: the search has not finished.");
@@ -170,11 +171,10 @@ fn no_plots(doc: &mut Doc, e: PipelineError) -> Result<()> {
     }
 }
 
-/// Writes a search folder's plots to `plots/`: `front.{svg,png}` (the first objective over
+/// Writes the plots of a search folder holding `front` to `plots/`: `front.{svg,png}` (the first objective over
 /// the second: every trial, the front and, where it was scored there, its test error) when
 /// there are two objectives or more, and `hypervolume.{svg,png}` when there is a trace.
-pub fn search_plots(dir: &SearchDir) -> Result<Vec<PathBuf>> {
-    let front = FrontFile::read(&dir.front())?;
+pub fn search_plots(dir: &SearchDir, front: &FrontFile) -> Result<Vec<PathBuf>> {
     let plots = dir.plots();
     let mut written = Vec::new();
     if let [y, x, ..] = front.objectives.as_slice() {
@@ -216,8 +216,7 @@ pub fn search_plots(dir: &SearchDir) -> Result<Vec<PathBuf>> {
 }
 
 /// The front, hypervolume, trial count and plots of a search folder.
-fn search_section(doc: &mut Doc, dir: &SearchDir, rel: &str) -> Result<()> {
-    let front = FrontFile::read(&dir.front())?;
+fn search_section(doc: &mut Doc, dir: &SearchDir, front: &FrontFile, rel: &str) -> Result<()> {
     let trials = lopper_search::read_trials(&dir.trials())?;
     let mut facts = Vec::new();
     if !trials.is_empty() {
@@ -306,7 +305,7 @@ fn search_section(doc: &mut Doc, dir: &SearchDir, rel: &str) -> Result<()> {
         .flat_map(|n| ["svg", "png"].map(|e| with_ext(&dir.plots().join(n), e)))
         .collect();
     if stale(&outputs, &[dir.front(), dir.trials(), dir.hypervolume()])
-        && let Err(e) = search_plots(dir)
+        && let Err(e) = search_plots(dir, front)
     {
         // Without a font the tables still make a report.
         return no_plots(doc, e);

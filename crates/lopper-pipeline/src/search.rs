@@ -317,7 +317,7 @@ pub fn search(
     if let Some(trace) = &result.hypervolume_trace {
         write_hypervolume(trace, &dir.hypervolume())?;
     }
-    let plots = crate::report::search_plots(dir);
+    let plots = crate::report::search_plots(dir, &front);
     Ok(SearchOutcome {
         front,
         hypervolume: result.hypervolume_trace,

@@ -82,7 +82,7 @@ fn font() -> bool {
 fn a_search_report_has_the_front_the_trials_and_the_plots() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = SearchDir::new(tmp.path());
-    search_folder(&dir);
+    let front = search_folder(&dir);
     let (md, html) = write_report(dir.path()).unwrap();
     let md = std::fs::read_to_string(md).unwrap();
     assert!(
@@ -105,7 +105,7 @@ fn a_search_report_has_the_front_the_trials_and_the_plots() {
             "{md}"
         );
         assert!(html.contains("<svg"));
-        let files = search_plots(&dir).unwrap();
+        let files = search_plots(&dir, &front).unwrap();
         assert_eq!(files.len(), 4);
         for f in files {
             assert!(
