@@ -32,7 +32,7 @@ pub fn export(model: &str, subnet: &Subnet, out: &Path) -> Result<Exported> {
     let dir = resolve_model(model, None)?;
     let device = lopper_model::default_device();
     let (net, _) = SuperNet::load(&dir, &device, 0)?;
-    subnet.validate(&net.arch())?;
+    // `extract` checks the sub-network against the model.
     let pruned = net.extract(subnet)?;
     lopper_model::export(&pruned, out, Some(&dir))?;
     Ok(Exported {
