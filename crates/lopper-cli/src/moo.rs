@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use lopper::problems::ProblemEvaluator;
+use lopper::problems::{Problem, problem_by_name};
 use lopper::search::{Search, SearchConfig, SearchResult};
-use lopper::testkit::{Problem, problem_by_name};
 
 /// Flags of `lopper bench-moo`.
 #[derive(clap::Args, Debug)]

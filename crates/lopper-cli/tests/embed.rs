@@ -10,7 +10,7 @@ mod common;
 use common::{lopper_with_input, root};
 
 fn minilm() -> String {
-    lopper::testkit::assets::minilm()
+    lopper_testkit::assets::minilm()
         .unwrap()
         .to_string_lossy()
         .into_owned()

@@ -48,8 +48,8 @@ fn json(path: &Path) -> serde_json::Value {
 
 #[test]
 fn the_pipeline_prunes_minilm_on_real_reviews_and_resumes() {
-    let model = lopper::testkit::assets::minilm().unwrap();
-    let data = lopper::testkit::assets::movie_reviews().unwrap();
+    let model = lopper_testkit::assets::minilm().unwrap();
+    let data = lopper_testkit::assets::movie_reviews().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let hf_home = hub_home(tmp.path(), &model);
     let out = tmp.path().join("run");

@@ -42,7 +42,11 @@ pub const QUALITY_VARIABLES: usize = 5;
 /// The problem of the quality check: ZDT1 with [`QUALITY_VARIABLES`] variables on the grid
 /// `0..=100`.
 pub fn quality_problem() -> Result<Zdt> {
-    Zdt::with_size(ZdtKind::Zdt1, QUALITY_VARIABLES, Zdt::DEFAULT_RESOLUTION)
+    Ok(Zdt::with_size(
+        ZdtKind::Zdt1,
+        QUALITY_VARIABLES,
+        Zdt::DEFAULT_RESOLUTION,
+    )?)
 }
 
 fn fail(check: &'static str, optimizer: &str, message: impl Into<String>) -> TestkitError {

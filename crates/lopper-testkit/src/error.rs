@@ -2,21 +2,17 @@
 
 use lopper_core::CoreError;
 use lopper_pareto::ParetoError;
+use lopper_problems::ProblemError;
 use thiserror::Error;
 
 /// Everything that can go wrong while building a test problem, driving an optimizer or
 /// running a conformance check.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum TestkitError {
-    /// [`problem_by_name`](crate::problem_by_name) does not know the name.
-    #[error("unknown problem `{name}`; known problems: {}", known.join(", "))]
-    UnknownProblem {
-        /// The name asked for.
-        name: String,
-        /// Every known name.
-        known: Vec<String>,
-    },
-    /// A problem or driver argument that makes no sense (no variables, batch size 0, …).
+    /// A test problem could not be built or scored.
+    #[error(transparent)]
+    Problem(#[from] ProblemError),
+    /// A driver argument that makes no sense (batch size 0, …).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     /// The optimizer (or the vocabulary) reported an error.

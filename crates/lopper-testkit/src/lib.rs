@@ -2,15 +2,8 @@
 //!
 //! Everything needed to test a lopper optimizer without a language model:
 //!
-//! - Multi-objective test problems on discretised domains, as [`Problem`]s (a
-//!   [`Space`](lopper_core::Space) plus objectives and a known Pareto front): ZDT1, ZDT2
-//!   and ZDT3 ([`Zdt`]; Zitzler, Deb and Thiele, "Comparison of Multiobjective Evolutionary
-//!   Algorithms: Empirical Results", Evolutionary Computation 8(2), 2000) and DTLZ2 with any
-//!   number of objectives ([`Dtlz2`]; Deb, Thiele, Laumanns and Zitzler, "Scalable Test
-//!   Problems for Evolutionary Multiobjective Optimization", 2005). [`problem_by_name`]
-//!   builds the standard ones. Each reports its hypervolume regret
-//!   ([`Problem::hv_regret`]) and has a synthetic multi-fidelity version
-//!   ([`Problem::evaluate_at`]).
+//! - The multi-objective test problems of `lopper-problems` (ZDT1–3, DTLZ2), re-exported:
+//!   [`Problem`], [`problem_by_name`], [`Zdt`], [`Dtlz2`].
 //! - [`drive`]: a sequential ask/tell loop returning a [`Trace`] of every evaluation and the
 //!   hypervolume after each.
 //! - [`conformance`]: the checks every optimizer plugin runs from its tests — valid asks,
@@ -25,13 +18,10 @@
 pub mod assets;
 pub mod conformance;
 mod drive;
-mod dtlz;
 mod error;
-mod problem;
-mod zdt;
 
 pub use drive::{Trace, drive};
-pub use dtlz::Dtlz2;
 pub use error::{Result, TestkitError};
-pub use problem::{KnownFront, PROBLEM_NAMES, Problem, problem_by_name};
-pub use zdt::{Zdt, ZdtKind};
+pub use lopper_problems::{
+    Dtlz2, KnownFront, PROBLEM_NAMES, Problem, ProblemError, Zdt, ZdtKind, problem_by_name,
+};

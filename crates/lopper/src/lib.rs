@@ -26,7 +26,6 @@ pub use lopper_prune as prune;
 pub use lopper_report as report;
 pub use lopper_search as search;
 pub use lopper_space as space;
-pub use lopper_testkit as testkit;
 pub use lopper_train as train;
 
 // Linked for their `inventory` registrations only.

@@ -1,11 +1,15 @@
-//! Test problems as search evaluators: a [`Problem`] of `lopper-testkit` scored through the
-//! runner of `lopper-search`, for benchmarks, examples and the command line.
+//! Multi-objective test problems (`lopper-problems`: ZDT1–3, DTLZ2) and [`ProblemEvaluator`],
+//! which scores one through the runner of `lopper-search`, for benchmarks, examples and the
+//! command line.
+
+pub use lopper_problems::{
+    Dtlz2, KnownFront, PROBLEM_NAMES, Problem, ProblemError, Zdt, ZdtKind, problem_by_name,
+};
 
 use std::time::Duration;
 
 use lopper_core::{Decision, Objective, Trial};
 use lopper_search::{EvalContext, Evaluator, Measurement, Result};
-use lopper_testkit::Problem;
 
 /// Scores a test problem: instantly, or slowly (to watch or interrupt a search), and epoch by
 /// epoch on the problem's synthetic fidelity when a multi-fidelity scheduler is in charge.

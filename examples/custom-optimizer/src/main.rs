@@ -4,8 +4,8 @@ use anyhow::Result;
 // Links the plugin's registration.
 use custom_optimizer as _;
 use lopper::problems::ProblemEvaluator;
+use lopper::problems::problem_by_name;
 use lopper::search::{Search, SearchConfig};
-use lopper::testkit::problem_by_name;
 
 fn main() -> Result<()> {
     let problem = problem_by_name("zdt1")?;

@@ -3,7 +3,7 @@
 
 use lopper_core::{Point, Space};
 
-use crate::{Dtlz2, Result, TestkitError, Zdt, ZdtKind};
+use crate::{Dtlz2, ProblemError, Result, Zdt, ZdtKind};
 
 /// The names [`problem_by_name`] knows, in the order it lists them.
 pub const PROBLEM_NAMES: [&str; 6] = ["zdt1", "zdt2", "zdt3", "dtlz2", "dtlz2-3", "zdt1-mixed"];
@@ -27,7 +27,7 @@ pub fn problem_by_name(name: &str) -> Result<Box<dyn Problem>> {
         "dtlz2-3" => Box::new(Dtlz2::new(3)?),
         "zdt1-mixed" => Box::new(Zdt::mixed()?),
         _ => {
-            return Err(TestkitError::UnknownProblem {
+            return Err(ProblemError::UnknownProblem {
                 name: name.to_string(),
                 known: PROBLEM_NAMES.iter().map(|s| s.to_string()).collect(),
             });
@@ -144,7 +144,7 @@ impl KnownFront {
     /// `num_objectives`-dimensional points.
     pub fn new(points: Vec<Vec<f64>>, num_objectives: usize) -> Result<Self> {
         if points.is_empty() || num_objectives == 0 {
-            return Err(TestkitError::InvalidArgument(
+            return Err(ProblemError::InvalidArgument(
                 "a known front needs at least one point and one objective".into(),
             ));
         }

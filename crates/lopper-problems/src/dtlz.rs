@@ -5,7 +5,7 @@ use std::f64::consts::FRAC_PI_2;
 
 use lopper_core::{Dim, Point, Space};
 
-use crate::{KnownFront, Problem, Result, TestkitError};
+use crate::{KnownFront, Problem, ProblemError, Result};
 
 /// The largest optimal front [`Dtlz2`] enumerates.
 const MAX_FRONT: usize = 200_000;
@@ -44,12 +44,12 @@ impl Dtlz2 {
         let grid =
             (resolution.max(0) as usize + 1).checked_pow(objectives.saturating_sub(1) as u32);
         if objectives < 2 || variables < objectives || resolution < 1 {
-            return Err(TestkitError::InvalidArgument(format!(
+            return Err(ProblemError::InvalidArgument(format!(
                 "DTLZ2 needs at least 2 objectives, at least as many variables and a resolution of at least 1, not {objectives}, {variables} and {resolution}"
             )));
         }
         if grid.is_none_or(|g| g > MAX_FRONT) {
-            return Err(TestkitError::InvalidArgument(format!(
+            return Err(ProblemError::InvalidArgument(format!(
                 "DTLZ2 with {objectives} objectives on a grid of {} values per variable has too large an optimal front to enumerate",
                 resolution + 1
             )));

@@ -7,7 +7,7 @@ use std::f64::consts::PI;
 use lopper_core::{Dim, Point, Space};
 use lopper_pareto::non_dominated;
 
-use crate::{KnownFront, Problem, Result, TestkitError};
+use crate::{KnownFront, Problem, ProblemError, Result};
 
 /// Which ZDT problem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,7 +79,7 @@ impl Zdt {
     /// `variables ≥ 2` variables, each an integer `0..=resolution` (`resolution ≥ 1`).
     pub fn with_size(kind: ZdtKind, variables: usize, resolution: i64) -> Result<Self> {
         if variables < 2 || resolution < 1 {
-            return Err(TestkitError::InvalidArgument(format!(
+            return Err(ProblemError::InvalidArgument(format!(
                 "{} needs at least 2 variables and a resolution of at least 1, not {variables} and {resolution}",
                 kind.name()
             )));
@@ -94,13 +94,13 @@ impl Zdt {
     /// values; every dimension is mapped to `[0, 1]` with `Domain::to_unit`.
     pub fn on_dims(kind: ZdtKind, name: impl Into<String>, dims: Vec<Dim>) -> Result<Self> {
         let first = dims.first().ok_or_else(|| {
-            TestkitError::InvalidArgument("a ZDT problem needs at least one dimension".into())
+            ProblemError::InvalidArgument("a ZDT problem needs at least one dimension".into())
         })?;
         for d in &dims {
             d.domain.validate()?;
         }
         if first.domain.cardinality() < 2 {
-            return Err(TestkitError::InvalidArgument(
+            return Err(ProblemError::InvalidArgument(
                 "the first dimension of a ZDT problem needs at least two values".into(),
             ));
         }
