@@ -1,14 +1,10 @@
 //! `lopper embed`: sentence embeddings from a (pruned) encoder.
 
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use lopper::data::TextTokenizer;
-use lopper::model::{
-    Batch, Mode, Pooling, SuperNet, l2_normalize, pool, resolve_model,
-    sentence_transformers_defaults,
-};
+use lopper::model::Pooling;
+use lopper::pipeline::Embedder;
 use lopper::space::subnet_from_spec;
 
 /// Flags of `lopper embed`.
@@ -55,27 +51,27 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
     if args.batch_size == 0 || args.max_len < 2 {
         bail!("--batch-size must be at least 1 and --max-len at least 2");
     }
-    let dir: PathBuf = resolve_model(&args.model, None)?;
-    let device = lopper::model::default_device();
-    let (net, _) = SuperNet::load(&dir, &device, 0)
-        .with_context(|| format!("cannot load the model in {}", dir.display()))?;
-    let tokenizer = TextTokenizer::from_dir(&dir, args.max_len)?;
-    let subnet = match &args.subnet {
-        Some(spec) => Some(subnet_from_spec(spec, net.arch()).context("--subnet")?),
-        None => None,
-    };
-    let (default_pooling, default_normalize) =
-        sentence_transformers_defaults(&dir).unwrap_or((Pooling::Cls, false));
-    let pooling = match args.pooling {
-        Some(PoolingArg::Mean) => Pooling::Mean,
-        Some(PoolingArg::Cls) => Pooling::Cls,
-        None => default_pooling,
-    };
-    let normalize = match (args.normalize, args.no_normalize) {
-        (true, _) => true,
-        (_, true) => false,
-        _ => default_normalize,
-    };
+    let mut embedder = Embedder::load(&args.model, args.max_len)?;
+    if let Some(spec) = &args.subnet {
+        let Some(arch) = embedder.arch() else {
+            bail!(
+                "--subnet: {} is a pruned model, which runs whole; sub-networks are cut from the checkpoint it came from",
+                args.model
+            );
+        };
+        embedder = embedder.with_subnet(subnet_from_spec(spec, arch).context("--subnet")?)?;
+    }
+    if let Some(p) = args.pooling {
+        embedder = embedder.with_pooling(match p {
+            PoolingArg::Mean => Pooling::Mean,
+            PoolingArg::Cls => Pooling::Cls,
+        });
+    }
+    match (args.normalize, args.no_normalize) {
+        (true, _) => embedder = embedder.with_normalize(true),
+        (_, true) => embedder = embedder.with_normalize(false),
+        _ => {}
+    }
 
     let lines: Vec<String> = std::io::stdin()
         .lock()
@@ -93,37 +89,9 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
         );
     }
     let sentences: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    for chunk in sentences.chunks(args.batch_size) {
-        let encoded = chunk
-            .iter()
-            .map(|s| tokenizer.encode(s, None))
-            .collect::<Result<Vec<_>, _>>()?;
-        let ids: Vec<Vec<u32>> = encoded.iter().map(|e| e.ids.clone()).collect();
-        let types: Vec<Vec<u32>> = encoded.iter().map(|e| e.type_ids.clone()).collect();
-        let batch = Batch::new(&ids, Some(&types), None, net.config(), &device)?;
-        let output = match &subnet {
-            Some(s) => net.forward(&batch, s, Mode::Sliced)?,
-            None => net.forward_full(&batch)?,
-        };
-        let mut pooled = pool(
-            output.last_hidden_state,
-            batch.attention_mask.clone(),
-            pooling,
-        );
-        if normalize {
-            pooled = l2_normalize(pooled);
-        }
-        let [rows, width] = pooled.dims();
-        let values: Vec<f32> = pooled
-            .into_data()
-            .try_to_vec()
-            .map_err(|e| anyhow::anyhow!("cannot read the embeddings: {e:?}"))?;
-        for r in 0..rows {
-            let row = &values[r * width..(r + 1) * width];
-            writeln!(out, "{}", serde_json::to_string(row)?)?;
-        }
+    let mut out = std::io::stdout().lock();
+    for row in embedder.embed(&sentences, args.batch_size)? {
+        writeln!(out, "{}", serde_json::to_string(&row)?)?;
     }
     Ok(())
 }

@@ -68,8 +68,6 @@ pub struct EncoderConfig {
     pub head: HeadKind,
     /// Classes of a classification head (1 = regression).
     pub num_labels: usize,
-    /// Per-layer shapes of a pruned export; `None` for a full model.
-    pub layers: Option<Vec<Option<LayerShape>>>,
 }
 
 /// The fields of a Hugging Face config this crate reads.
@@ -98,7 +96,7 @@ struct HfConfig {
     #[serde(default)]
     position_embedding_type: Option<String>,
     #[serde(default)]
-    lopper_layers: Option<Vec<Option<LayerShape>>>,
+    lopper_layers: Option<Vec<LayerShape>>,
 }
 
 fn two() -> usize {
@@ -111,88 +109,120 @@ fn gelu() -> String {
     "gelu".into()
 }
 
-impl EncoderConfig {
-    /// Reads `config.json`.
-    pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
-        Self::from_json(&text, path)
-    }
+/// What a `config.json` describes: the encoder, and for a pruned export (written by
+/// [`export`](crate::export())) the heads and units each kept layer holds.
+pub(crate) fn read_config(path: &Path) -> Result<(EncoderConfig, Option<Vec<LayerShape>>)> {
+    let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
+    parse_config(&text, path)
+}
 
-    /// Parses the text of a `config.json` (`path` names it in errors).
-    pub fn from_json(text: &str, path: &Path) -> Result<Self> {
-        let bad = |message: String| ModelError::Config {
-            path: path.to_path_buf(),
-            message,
-        };
-        let hf: HfConfig = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-        let family = match hf.model_type.as_deref() {
-            Some("bert") | None => Family::Bert,
-            Some("roberta") => Family::Roberta,
-            Some(other) => {
-                return Err(bad(format!(
-                    "model_type `{other}` is not supported (bert, roberta)"
-                )));
-            }
-        };
-        if hf.hidden_act != "gelu" {
+/// Parses a `config.json` (`path` names it in errors).
+fn parse_config(text: &str, path: &Path) -> Result<(EncoderConfig, Option<Vec<LayerShape>>)> {
+    let bad = |message: String| ModelError::Config {
+        path: path.to_path_buf(),
+        message,
+    };
+    let hf: HfConfig = serde_json::from_str(text).map_err(|e| ModelError::Json {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let family = match hf.model_type.as_deref() {
+        Some("bert") | None => Family::Bert,
+        Some("roberta") => Family::Roberta,
+        Some(other) => {
             return Err(bad(format!(
-                "hidden_act `{}` is not supported (only the exact erf `gelu`)",
-                hf.hidden_act
+                "model_type `{other}` is not supported (bert, roberta)"
             )));
         }
-        if let Some(p) = hf.position_embedding_type.as_deref()
-            && p != "absolute"
-        {
-            return Err(bad(format!(
-                "position_embedding_type `{p}` is not supported"
-            )));
-        }
-        let arch_names = hf.architectures.unwrap_or_default();
-        let head = if arch_names
-            .iter()
-            .any(|a| a.ends_with("ForSequenceClassification"))
-        {
-            HeadKind::SequenceClassification
-        } else if arch_names.iter().any(|a| a.ends_with("ForMultipleChoice")) {
-            HeadKind::MultipleChoice
-        } else {
-            HeadKind::None
-        };
-        let num_labels = hf.num_labels.or(hf.id2label.map(|m| m.len())).unwrap_or(2);
-        let config = Self {
-            family,
-            vocab_size: hf.vocab_size,
-            hidden_size: hf.hidden_size,
-            num_layers: hf.num_hidden_layers,
-            num_heads: hf.num_attention_heads,
-            intermediate_size: hf.intermediate_size,
-            max_positions: hf.max_position_embeddings,
-            type_vocab_size: hf.type_vocab_size,
-            layer_norm_eps: hf.layer_norm_eps,
-            pad_token_id: hf.pad_token_id.unwrap_or(match family {
-                Family::Bert => 0,
-                Family::Roberta => 1,
-            }),
-            head,
-            num_labels,
-            layers: hf.lopper_layers,
-        };
-        // An exported sub-network may keep no layer at all (embeddings, pooler and head only).
-        let mut arch = config.arch();
-        if config.layers.is_some() && arch.num_layers == 0 {
-            arch.num_layers = 1;
-        }
-        arch.validate().map_err(|e| bad(e.to_string()))?;
-        if let Some(layers) = &config.layers
-            && layers.len() != config.num_layers
-        {
+    };
+    if hf.hidden_act != "gelu" {
+        return Err(bad(format!(
+            "hidden_act `{}` is not supported (only the exact erf `gelu`)",
+            hf.hidden_act
+        )));
+    }
+    if let Some(p) = hf.position_embedding_type.as_deref()
+        && p != "absolute"
+    {
+        return Err(bad(format!(
+            "position_embedding_type `{p}` is not supported"
+        )));
+    }
+    let arch_names = hf.architectures.unwrap_or_default();
+    let head = if arch_names
+        .iter()
+        .any(|a| a.ends_with("ForSequenceClassification"))
+    {
+        HeadKind::SequenceClassification
+    } else if arch_names.iter().any(|a| a.ends_with("ForMultipleChoice")) {
+        HeadKind::MultipleChoice
+    } else {
+        HeadKind::None
+    };
+    let num_labels = hf.num_labels.or(hf.id2label.map(|m| m.len())).unwrap_or(2);
+    let config = EncoderConfig {
+        family,
+        vocab_size: hf.vocab_size,
+        hidden_size: hf.hidden_size,
+        num_layers: hf.num_hidden_layers,
+        num_heads: hf.num_attention_heads,
+        intermediate_size: hf.intermediate_size,
+        max_positions: hf.max_position_embeddings,
+        type_vocab_size: hf.type_vocab_size,
+        layer_norm_eps: hf.layer_norm_eps,
+        pad_token_id: hf.pad_token_id.unwrap_or(match family {
+            Family::Bert => 0,
+            Family::Roberta => 1,
+        }),
+        head,
+        num_labels,
+    };
+    // An exported sub-network may keep no layer at all (embeddings, pooler and head only).
+    let mut arch = config.arch();
+    let pruned = hf.lopper_layers;
+    if pruned.is_some() && arch.num_layers == 0 {
+        arch.num_layers = 1;
+    }
+    arch.validate().map_err(|e| bad(e.to_string()))?;
+    if let Some(layers) = &pruned {
+        if layers.len() != config.num_layers {
             return Err(bad(format!(
                 "lopper_layers has {} entries for {} layers",
                 layers.len(),
                 config.num_layers
             )));
         }
-        Ok(config)
+        for (i, shape) in layers.iter().enumerate() {
+            let beyond = shape.heads.iter().any(|&h| h >= config.num_heads)
+                || shape.units.iter().any(|&u| u >= config.intermediate_size);
+            if beyond {
+                return Err(bad(format!(
+                    "lopper_layers[{i}] keeps a head or unit beyond the model's {} heads and {} units",
+                    config.num_heads, config.intermediate_size
+                )));
+            }
+        }
+    }
+    Ok((config, pruned))
+}
+
+impl EncoderConfig {
+    /// Reads the `config.json` of a checkpoint to train or search. A pruned export's is
+    /// refused ([`ModelError::Pruned`]): load that one as a [`PrunedNet`](crate::PrunedNet).
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
+        Self::from_json(&text, path)
+    }
+
+    /// Parses the text of a `config.json` (`path` names it in errors), refusing a pruned
+    /// export's as [`EncoderConfig::from_file`] does.
+    pub fn from_json(text: &str, path: &Path) -> Result<Self> {
+        match parse_config(text, path)? {
+            (config, None) => Ok(config),
+            (_, Some(_)) => Err(ModelError::Pruned {
+                path: path.to_path_buf(),
+            }),
+        }
     }
 
     /// The same configuration with a task head of `kind` and `num_labels` classes.

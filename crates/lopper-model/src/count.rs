@@ -102,7 +102,6 @@ mod tests {
             pad_token_id: if family == Family::Bert { 0 } else { 1 },
             head: HeadKind::SequenceClassification,
             num_labels: 2,
-            layers: None,
         }
     }
 

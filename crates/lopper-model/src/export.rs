@@ -4,7 +4,7 @@
 //! layout, each layer at its own width), `config.json` and, when a source folder is given, the
 //! tokenizer files. Hugging Face's BERT config cannot express per-layer head counts or FFN
 //! widths, so `config.json` records them under `lopper_layers` (each kept layer's original head
-//! and unit indices): lopper ([`SuperNet::load`](crate::SuperNet::load), `lopper embed`) reloads
+//! and unit indices): lopper ([`PrunedNet::load`](crate::PrunedNet::load), `lopper embed`) reloads
 //! such a model; transformers and other runtimes load it only when no layer was narrowed.
 
 use std::path::Path;
@@ -14,7 +14,10 @@ use safetensors::Dtype;
 use safetensors::tensor::TensorView;
 
 use crate::modules::{Dense, Norm};
-use crate::{Family, HeadKind, ModelError, Result, SuperNet};
+use crate::{
+    EncoderConfig, EncoderWeights, Family, HeadKind, LayerShape, ModelError, PrunedNet, Result,
+    SuperNet,
+};
 
 /// Tokenizer and sentence-transformers files copied along when present (so that an exported
 /// embedding model keeps its pooling and normalisation).
@@ -42,7 +45,7 @@ impl Writer {
         let values: Vec<f32> = t
             .into_data()
             .try_to_vec()
-            .map_err(|e| ModelError::Input(format!("cannot read tensor {name}: {e:?}")))?;
+            .map_err(|e| ModelError::data(format!("tensor {name}"), e))?;
         let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         self.tensors.push((name, shape, bytes));
         Ok(())
@@ -60,11 +63,33 @@ impl Writer {
     }
 }
 
-/// Writes `model` to `dir` (created if needed), copying tokenizer files from `tokenizer_from`.
-pub fn export(model: &SuperNet, dir: &Path, tokenizer_from: Option<&Path>) -> Result<()> {
+/// Writes the pruned `model` to `dir` (created if needed), copying tokenizer files from
+/// `tokenizer_from`; [`PrunedNet::load`] reads it back.
+pub fn export(model: &PrunedNet, dir: &Path, tokenizer_from: Option<&Path>) -> Result<()> {
+    write(
+        model.config(),
+        model.weights(),
+        Some(model.layers()),
+        dir,
+        tokenizer_from,
+    )
+}
+
+/// Writes the super-network `net` to `dir` as a checkpoint of the model it was loaded from
+/// (every layer whole), copying tokenizer files from `tokenizer_from`; [`SuperNet::load`] reads
+/// it back.
+pub fn save(net: &SuperNet, dir: &Path, tokenizer_from: Option<&Path>) -> Result<()> {
+    write(net.config(), net.weights(), None, dir, tokenizer_from)
+}
+
+fn write(
+    c: &EncoderConfig,
+    w: &EncoderWeights,
+    layers: Option<&[LayerShape]>,
+    dir: &Path,
+    tokenizer_from: Option<&Path>,
+) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
-    let c = model.config();
-    let w = model.weights();
     let p = match (c.head, c.family) {
         (HeadKind::None, _) => "",
         (_, Family::Bert) => "bert.",
@@ -113,20 +138,21 @@ pub fn export(model: &SuperNet, dir: &Path, tokenizer_from: Option<&Path>) -> Re
             None => out.dense("classifier", &cl.out)?,
         }
     }
+    let weights = dir.join("model.safetensors");
+    let unwritable = |source| ModelError::SafetensorsWrite {
+        path: weights.clone(),
+        source,
+    };
     let views: Vec<(String, TensorView<'_>)> = out
         .tensors
         .iter()
         .map(|(n, s, b)| {
             TensorView::new(Dtype::F32, s.clone(), b)
                 .map(|v| (n.clone(), v))
-                .map_err(|e| ModelError::Input(format!("tensor {n}: {e}")))
+                .map_err(unwritable)
         })
         .collect::<Result<_>>()?;
-    let weights = dir.join("model.safetensors");
-    safetensors::serialize_to_file(views, None, &weights).map_err(|e| ModelError::Weights {
-        path: weights.clone(),
-        message: e.to_string(),
-    })?;
+    safetensors::serialize_to_file(views, None, &weights).map_err(unwritable)?;
 
     let family = match c.family {
         Family::Bert => "Bert",
@@ -152,12 +178,12 @@ pub fn export(model: &SuperNet, dir: &Path, tokenizer_from: Option<&Path>) -> Re
         "hidden_act": "gelu",
         "position_embedding_type": "absolute",
         "num_labels": c.num_labels,
-        "lopper_layers": c.layers,
+        "lopper_layers": layers,
     });
     let path = dir.join("config.json");
-    let text = serde_json::to_string_pretty(&config).map_err(|e| ModelError::Config {
+    let text = serde_json::to_string_pretty(&config).map_err(|e| ModelError::Json {
         path: path.clone(),
-        message: e.to_string(),
+        source: e,
     })?;
     std::fs::write(&path, text).map_err(|e| ModelError::io(&path, e))?;
 

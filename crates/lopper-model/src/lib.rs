@@ -11,8 +11,10 @@
 //! - [`SuperNet::forward`] runs any [`Subnet`](lopper_core::Subnet), passed explicitly,
 //!   [`Mode::Sliced`] (only kept heads and units computed; gradients land in the shared
 //!   parameters) or [`Mode::Masked`] (the reference semantics).
-//! - [`SuperNet::extract`] gives the dense pruned model; [`export`] writes it in the Hugging
-//!   Face layout with per-layer shapes.
+//! - [`SuperNet::extract`] gives the dense pruned model, a [`PrunedNet`] (another type: it runs
+//!   whole); [`export()`] writes it in the Hugging Face layout with per-layer shapes and
+//!   [`PrunedNet::load`] reads it back. [`Model::load`] takes a folder of either kind, and the
+//!   [`Network`] trait is what scoring and timing take of both.
 //! - [`SuperNet::importance`] and [`SuperNet::rewire`] reorder heads and units, most important
 //!   first, so that spaces keeping the first ones keep those (DynaBERT's rewiring).
 //! - [`paper_params`], [`dense_params`] and [`macs`] count a sub-network from the config.
@@ -24,10 +26,12 @@
 mod batch;
 mod config;
 mod count;
+mod encoder;
 mod error;
 mod export;
 mod modules;
 mod pooling;
+mod pruned;
 mod rewire;
 mod source;
 mod supernet;
@@ -36,13 +40,15 @@ mod weights;
 pub use batch::Batch;
 pub use config::{EncoderConfig, Family, HeadKind, LayerShape};
 pub use count::{dense_params, macs, paper_params};
+pub use encoder::{Classifier, EncoderOutput, EncoderWeights, LoadReport, Mode};
 pub use error::{ModelError, Result};
-pub use export::export;
+pub use export::{export, save};
 pub use modules::{Attention, Dense, Embeddings, FeedForward, Layer, Norm};
 pub use pooling::{Pooling, l2_normalize, pool, sentence_transformers_defaults};
+pub use pruned::{Model, Network, PrunedNet};
 pub use rewire::{Importance, Rewiring};
 pub use source::resolve_model;
-pub use supernet::{Classifier, EncoderOutput, EncoderWeights, LoadReport, Mode, SuperNet};
+pub use supernet::SuperNet;
 pub use weights::WeightFiles;
 
 /// The name of the backend [`default_device`] runs on: `flex`, `tch` or `cuda` (recorded in run

@@ -77,23 +77,18 @@ fn values<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f32>> {
     t.into_data()
         .convert::<f32>()
         .try_to_vec::<f32>()
-        .map_err(|e| ModelError::Input(format!("cannot read {what}: {e:?}")))
+        .map_err(|e| ModelError::data(what, e))
 }
 
 impl SuperNet {
     /// The importance of every head and unit over `batches` of task data (the full network,
-    /// no gradients). Needs a super-network (not an exported model) and at least one batch;
+    /// no gradients). Needs at least one batch;
     /// the batches live on the device without autodiff (`net.valid().device()`), as for
     /// scoring.
     pub fn importance<'a>(
         &self,
         batches: impl IntoIterator<Item = &'a Batch>,
     ) -> Result<Importance> {
-        if self.config().layers.is_some() {
-            return Err(ModelError::Input(
-                "an exported model cannot be rewired: rewire the super-network".into(),
-            ));
-        }
         let net = self.valid();
         let c = net.config();
         let (l, h, n, d, dh) = (
@@ -185,11 +180,6 @@ impl SuperNet {
     /// replaced, so an optimizer's state for them would no longer apply.
     pub fn rewire(&mut self, r: &Rewiring) -> Result<()> {
         let c = self.config().clone();
-        if c.layers.is_some() {
-            return Err(ModelError::Input(
-                "an exported model cannot be rewired: rewire the super-network".into(),
-            ));
-        }
         let (l, h, n, dh) = (c.num_layers, c.num_heads, c.intermediate_size, c.head_dim());
         if r.heads.len() != l || r.units.len() != l {
             return Err(ModelError::Input(format!(

@@ -30,9 +30,9 @@ pub fn resolve_model(spec: &str, cache: Option<&Path>) -> Result<PathBuf> {
         return check_folder(path);
     }
     if !is_hub_id(spec) {
-        return Err(ModelError::Input(format!(
-            "`{spec}` is neither a model folder nor a hub id of the form org/name"
-        )));
+        return Err(ModelError::NotAModel {
+            spec: spec.to_string(),
+        });
     }
     let cache = match cache {
         Some(dir) => Cache::new(dir.to_path_buf()),
@@ -78,26 +78,26 @@ fn is_hub_id(spec: &str) -> bool {
 }
 
 fn download(id: &str, cache: Cache) -> Result<PathBuf> {
-    let hub = |message: String| {
-        ModelError::Input(format!(
-            "cannot fetch `{id}` from the Hugging Face hub: {message} (offline? pass a local model folder instead)"
-        ))
+    let hub = |file: Option<&str>, source| ModelError::Hub {
+        id: id.to_string(),
+        file: file.map(str::to_string),
+        source: Box::new(source),
     };
     let api = ApiBuilder::from_cache(cache)
         .with_progress(true)
         .build()
-        .map_err(|e| hub(e.to_string()))?;
+        .map_err(|e| hub(None, e))?;
     let repo = api.model(id.to_string());
     let mut dir = None;
     for f in REQUIRED {
-        let path = repo.get(f).map_err(|e| hub(format!("{f}: {e}")))?;
+        let path = repo.get(f).map_err(|e| hub(Some(f), e))?;
         dir = path.parent().map(Path::to_path_buf);
     }
     for f in OPTIONAL {
         // Absent files are fine (a model may ship vocab.txt but no tokenizer.json, …).
         let _ = repo.get(f);
     }
-    dir.ok_or_else(|| hub("no files".into()))
+    dir.ok_or_else(|| ModelError::HubEmpty { id: id.to_string() })
 }
 
 #[cfg(test)]

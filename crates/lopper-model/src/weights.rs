@@ -23,6 +23,12 @@ pub struct WeightFiles {
     torch: HashMap<String, TorchTensor>,
 }
 
+/// `model.safetensors.index.json`: which shard holds each tensor.
+#[derive(serde::Deserialize)]
+struct ShardIndex {
+    weight_map: std::collections::BTreeMap<String, String>,
+}
+
 impl WeightFiles {
     /// Reads `dir/model.safetensors`, the shards listed in `dir/model.safetensors.index.json`,
     /// or else `dir/pytorch_model.bin`.
@@ -35,19 +41,11 @@ impl WeightFiles {
         } else if sharded.is_file() {
             let text =
                 std::fs::read_to_string(&sharded).map_err(|e| ModelError::io(&sharded, e))?;
-            let index: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| ModelError::Weights {
-                    path: sharded.clone(),
-                    message: e.to_string(),
-                })?;
-            let mut shards: Vec<String> = index["weight_map"]
-                .as_object()
-                .map(|m| {
-                    m.values()
-                        .filter_map(|v| v.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let index: ShardIndex = serde_json::from_str(&text).map_err(|e| ModelError::Json {
+                path: sharded.clone(),
+                source: e,
+            })?;
+            let mut shards: Vec<String> = index.weight_map.into_values().collect();
             shards.sort();
             shards.dedup();
             shards.into_iter().map(|s| dir.join(s)).collect()
@@ -71,9 +69,9 @@ impl WeightFiles {
         let mut index = HashMap::new();
         for path in paths {
             let bytes = std::fs::read(&path).map_err(|e| ModelError::io(&path, e))?;
-            let st = SafeTensors::deserialize(&bytes).map_err(|e| ModelError::Weights {
+            let st = SafeTensors::deserialize(&bytes).map_err(|e| ModelError::Safetensors {
                 path: path.clone(),
-                message: e.to_string(),
+                source: e,
             })?;
             for name in st.names() {
                 index.insert(name.to_string(), files.len());
@@ -89,11 +87,11 @@ impl WeightFiles {
 
     /// Reads a PyTorch checkpoint (`torch.save` of a state dict, zip or legacy format).
     pub fn from_pytorch(path: &Path) -> Result<Self> {
-        let bad = |message: String| ModelError::Weights {
+        let bad = |source| ModelError::Pytorch {
             path: path.to_path_buf(),
-            message,
+            source: Box::new(source),
         };
-        let reader = pytorch_reader::PytorchReader::new(path).map_err(|e| bad(e.to_string()))?;
+        let reader = pytorch_reader::PytorchReader::new(path).map_err(bad)?;
         let mut torch = HashMap::new();
         for (name, t) in reader.into_tensors() {
             use pytorch_reader::DType as T;
@@ -103,7 +101,7 @@ impl WeightFiles {
                 T::BF16 => Ok(Dtype::BF16),
                 other => Err(format!("{other:?}")),
             };
-            let bytes = t.read().map_err(|e| bad(e.to_string()))?;
+            let bytes = t.read().map_err(|e| ModelError::io(path, e))?;
             torch.insert(name, (t.shape().to_vec(), dtype, bytes));
         }
         let files = vec![(path.to_path_buf(), Vec::new())];
@@ -171,14 +169,12 @@ impl WeightFiles {
             Some((shape, dtype, bytes)) => (shape.as_slice(), dtype.clone(), bytes.as_slice()),
             None => {
                 let file = &self.files[self.index[&stored]];
-                let st = SafeTensors::deserialize(&file.1).map_err(|e| ModelError::Weights {
+                let bad = |source| ModelError::Safetensors {
                     path: file.0.clone(),
-                    message: e.to_string(),
-                })?;
-                let view = st.tensor(&stored).map_err(|e| ModelError::Weights {
-                    path: file.0.clone(),
-                    message: e.to_string(),
-                })?;
+                    source,
+                };
+                let st = SafeTensors::deserialize(&file.1).map_err(bad)?;
+                let view = st.tensor(&stored).map_err(bad)?;
                 return convert(&stored, view.shape(), shape, Ok(view.dtype()), view.data());
             }
         };

@@ -105,9 +105,7 @@ fn bad_rewirings_are_refused() {
     repeated.units[1] = vec![0, 0, 1];
     assert!(net.rewire(&repeated).is_err());
     net.rewire(&ok).unwrap();
-    let full = Subnet::full(&config.arch());
-    let exported = net.extract(&full).unwrap();
-    assert!(exported.importance(&batches(&config)).is_err());
+    // (An extracted model cannot be rewired: `PrunedNet` has no `importance` or `rewire`.)
     assert!(net.importance(&[]).is_err());
 }
 

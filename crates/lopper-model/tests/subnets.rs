@@ -8,7 +8,9 @@ mod common;
 use burn::tensor::Tensor;
 use common::{device, tensor_diff as max_diff, tiny};
 use lopper_core::{LayerKeep, Subnet};
-use lopper_model::{Batch, EncoderConfig, Family, HeadKind, Mode, SuperNet, export};
+use lopper_model::{
+    Batch, EncoderConfig, Family, HeadKind, Mode, Model, ModelError, PrunedNet, SuperNet, export,
+};
 use proptest::prelude::*;
 
 fn batch(config: &EncoderConfig) -> Batch {
@@ -140,9 +142,28 @@ fn an_export_reloads_to_identical_outputs() {
         for f in ["vocab.txt", "modules.json", "1_Pooling/config.json"] {
             assert!(dir.path().join(f).is_file(), "{f} was not copied");
         }
-        let (back, report) = SuperNet::load(dir.path(), &device(), 0).unwrap();
+        let back = PrunedNet::load(dir.path(), &device()).unwrap();
+        assert_eq!(back.layers(), dense.layers());
+        assert_eq!(back.layers().len(), 2);
+        assert_eq!(back.params(), dense.params());
+        // A pruned export is not a super-network: loading it as one is refused, naming it.
+        let err = SuperNet::load(dir.path(), &device(), 0).unwrap_err();
+        assert!(matches!(err, ModelError::Pruned { .. }), "{err}");
+        assert!(err.to_string().contains("config.json"), "{err}");
+        let (model, report) = Model::load(dir.path(), &device(), 0).unwrap();
         assert!(report.initialized.is_empty(), "{report:?}");
-        assert_eq!(back.config().layers.as_ref().unwrap().len(), 2);
+        assert!(matches!(model, Model::Pruned(_)));
+        // It runs whole, and only whole.
+        let net_of = model.network();
+        assert!(matches!(
+            net_of.forward(&b, &s, Mode::Sliced),
+            Err(ModelError::RunsWhole)
+        ));
+        let whole = net_of.forward(&b, &net_of.whole(), Mode::Masked).unwrap();
+        assert_eq!(
+            max_diff(whole.last_hidden_state, expected.last_hidden_state.clone()),
+            0.0
+        );
         let got = back.forward_full(&b).unwrap();
         assert_eq!(
             max_diff(got.last_hidden_state, expected.last_hidden_state),

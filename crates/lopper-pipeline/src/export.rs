@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use lopper_core::Subnet;
 use lopper_data::{EncodedDataset, TextTokenizer};
-use lopper_model::{SuperNet, dense_params, resolve_model};
+use lopper_model::{Model, Network, SuperNet, dense_params, resolve_model};
 use lopper_prune::{LatencySettings, ObjectiveContext, ObjectiveSpec};
 use lopper_train::Scorer;
 use serde::{Deserialize, Serialize};
@@ -118,45 +118,44 @@ pub fn evaluate(
     }
     let dir = resolve_model(model, None)?;
     let device = lopper_model::default_device();
-    let (net, report) = SuperNet::load(&dir, &device, 0)?;
+    let (model, report) = Model::load(&dir, &device, 0)?;
     if !report.initialized.is_empty() {
         return Err(PipelineError::NoTaskHead {
             dir,
             missing: report.initialized.join(", "),
         });
     }
-    let exported = net.config().layers.is_some();
-    let subnet = match subnet {
-        Some(_) if exported => return Err(PipelineError::Exported { dir }),
-        Some(s) => {
-            s.validate(&net.arch())?;
-            s.clone()
+    let net = model.network();
+    // A sub-network of a checkpoint is counted against the unpruned network; a pruned model
+    // is counted as it is (its config does not record the layers it dropped).
+    let (subnet, params, full_params) = match (&model, subnet) {
+        (Model::Pruned(_), Some(_)) => return Err(PipelineError::Exported { dir }),
+        (Model::Pruned(pruned), None) => (net.whole(), pruned.params(), None),
+        (Model::Super(sup), subnet) => {
+            let subnet = subnet.cloned().unwrap_or_else(|| net.whole());
+            subnet.validate(&sup.arch())?;
+            let full = dense_params(sup.config(), &net.whole());
+            (
+                subnet.clone(),
+                dense_params(sup.config(), &subnet),
+                Some(full),
+            )
         }
-        None => Subnet::full(&net.arch()),
     };
     let tokenizer = TextTokenizer::from_dir(&dir, spec.max_len)?;
     let task = data.task.task();
     let encoded = EncodedDataset::new(&set, &tokenizer)?;
     let scorer = Scorer::new(&task, &encoded, net.config(), &device, spec.batch_size)?;
-    let e = scorer.score(&net, &subnet)?;
-    let params = if exported {
-        use burn::module::Module;
-        net.weights().num_params() as u64
-    } else {
-        dense_params(net.config(), &subnet)
-    };
+    let e = scorer.score(net, &subnet)?;
     let ctx = ObjectiveContext {
         config: net.config().clone(),
         device: device.clone(),
         validation: Some(Arc::new(scorer)),
     };
-    let latency_ms = latency(&ctx, &net, &subnet, &spec.latency)?;
-    // The share of the unpruned model, for a sub-network (an exported model's config does
-    // not record the layers it dropped).
-    let full_params = (!exported).then(|| dense_params(net.config(), &Subnet::full(&net.arch())));
+    let latency_ms = latency(&ctx, net, &subnet, &spec.latency)?;
     Ok(EvalRecord {
         model: dir,
-        subnet: (!exported).then(|| subnet.to_string()),
+        subnet: matches!(model, Model::Super(_)).then(|| subnet.to_string()),
         task: data.task,
         set: spec.set,
         examples: encoded.len(),
@@ -174,7 +173,7 @@ pub fn evaluate(
 /// The latency of `subnet` of `net`, timed as the `latency` objective times it.
 fn latency(
     ctx: &ObjectiveContext,
-    net: &SuperNet,
+    net: &dyn Network,
     subnet: &Subnet,
     settings: &LatencySettings,
 ) -> Result<LatencyFigures> {

@@ -16,6 +16,7 @@
 //! Progress goes to [`Observers`] the caller installs ([`Silent`] for none).
 
 mod data;
+mod embed;
 mod error;
 mod export;
 mod layout;
@@ -28,6 +29,7 @@ mod select;
 mod train;
 
 pub use data::DataSpec;
+pub use embed::Embedder;
 pub use error::{PipelineError, Result};
 pub use export::{EvalSpec, Exported, evaluate, export};
 pub use layout::{Checkpoint, RunLayout, SearchDir, TrainDir};

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use burn::tensor::Device;
 use lopper_core::{Objective, Subnet, find_plugin};
-use lopper_model::{Batch, EncoderConfig, Mode, SuperNet, dense_params, macs, paper_params};
+use lopper_model::{Batch, EncoderConfig, Mode, Network, dense_params, macs, paper_params};
 use lopper_train::Scorer;
 use serde::Deserialize;
 
@@ -50,7 +50,7 @@ pub trait SubnetObjective: Send + Sync {
     fn objective(&self) -> Objective;
 
     /// Measures `subnet` of `net` (a network on a device without autodiff).
-    fn measure(&self, net: &SuperNet, subnet: &Subnet) -> Result<Value>;
+    fn measure(&self, net: &dyn Network, subnet: &Subnet) -> Result<Value>;
 
     /// Whether it must run alone (a timing): the evaluator then holds every other
     /// measurement back while it runs.
@@ -225,7 +225,7 @@ impl SubnetObjective for ErrorObjective {
         Objective::minimize("error", "fraction")
     }
 
-    fn measure(&self, net: &SuperNet, subnet: &Subnet) -> Result<Value> {
+    fn measure(&self, net: &dyn Network, subnet: &Subnet) -> Result<Value> {
         let e = self.scorer.score_in(net, subnet, self.mode)?;
         // A metric that cannot be computed (a constant prediction's correlation) counts as the
         // worst error, as the reference does.
@@ -314,7 +314,7 @@ impl SubnetObjective for ParamsObjective {
         Objective::minimize("params", unit)
     }
 
-    fn measure(&self, _net: &SuperNet, subnet: &Subnet) -> Result<Value> {
+    fn measure(&self, _net: &dyn Network, subnet: &Subnet) -> Result<Value> {
         let paper = paper_params(&self.config, subnet);
         let dense = dense_params(&self.config, subnet);
         let (n, full) = match self.settings.count {
@@ -393,7 +393,7 @@ impl SubnetObjective for MacsObjective {
         }
     }
 
-    fn measure(&self, _net: &SuperNet, subnet: &Subnet) -> Result<Value> {
+    fn measure(&self, _net: &dyn Network, subnet: &Subnet) -> Result<Value> {
         let m = macs(&self.config, subnet, self.settings.seq_len) as f64;
         Ok(Value {
             value: if self.settings.flops { 2.0 * m } else { m },
@@ -473,7 +473,7 @@ impl SubnetObjective for LatencyObjective {
         true
     }
 
-    fn measure(&self, net: &SuperNet, subnet: &Subnet) -> Result<Value> {
+    fn measure(&self, net: &dyn Network, subnet: &Subnet) -> Result<Value> {
         match &self.pool {
             Some(pool) => pool.install(|| self.time(net, subnet)),
             None => self.time(net, subnet),
@@ -482,9 +482,9 @@ impl SubnetObjective for LatencyObjective {
 }
 
 impl LatencyObjective {
-    fn time(&self, net: &SuperNet, subnet: &Subnet) -> Result<Value> {
+    fn time(&self, net: &dyn Network, subnet: &Subnet) -> Result<Value> {
         let run = || -> Result<()> {
-            let out = net.forward_subnet(&self.batch, subnet)?;
+            let out = net.forward(&self.batch, subnet, Mode::Sliced)?;
             // Wait for the result: backends may run asynchronously.
             let _ = out.last_hidden_state.into_data();
             Ok(())

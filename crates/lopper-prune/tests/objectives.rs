@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use lopper_core::{Objective, Point, SearchSpace, Subnet, Trial};
 use lopper_data::{EncodedDataset, GlueTask, Split, TextTokenizer};
-use lopper_model::{EncoderConfig, Family, HeadKind, SuperNet, dense_params, macs, paper_params};
+use lopper_model::{
+    EncoderConfig, Family, HeadKind, Network, SuperNet, dense_params, macs, paper_params,
+};
 use lopper_opt_random as _;
 use lopper_prune::{
     ObjectiveContext, ObjectivePlugin, ObjectiveSpec, PruneError, SubnetEvaluator, SubnetObjective,
@@ -37,7 +39,6 @@ fn config() -> EncoderConfig {
         pad_token_id: 0,
         head: HeadKind::SequenceClassification,
         num_labels: 2,
-        layers: None,
     }
 }
 
@@ -82,7 +83,7 @@ impl SubnetObjective for Heads {
     fn objective(&self) -> Objective {
         Objective::minimize("heads", "heads")
     }
-    fn measure(&self, _net: &SuperNet, subnet: &Subnet) -> lopper_prune::Result<Value> {
+    fn measure(&self, _net: &dyn Network, subnet: &Subnet) -> lopper_prune::Result<Value> {
         Ok(Value::plain(subnet.total_heads() as f64))
     }
 }

@@ -462,7 +462,7 @@ where
     fn write_model(&self, net: &SuperNet, dir: &Path) -> Result<()> {
         let tmp = with_suffix(dir, ".new");
         remove_dir(&tmp)?;
-        lopper_model::export(&net.valid(), &tmp, self.tokenizer_from.as_deref())?;
+        lopper_model::save(&net.valid(), &tmp, self.tokenizer_from.as_deref())?;
         swap_in(&tmp, dir)
     }
 
@@ -484,7 +484,7 @@ where
         let last = self.out.join("last");
         let tmp = with_suffix(&last, ".new");
         remove_dir(&tmp)?;
-        lopper_model::export(&net.valid(), &tmp, self.tokenizer_from.as_deref())?;
+        lopper_model::save(&net.valid(), &tmp, self.tokenizer_from.as_deref())?;
         let weights = tmp.join("weights.bpk");
         let mut store = BurnpackStore::from_file(&weights).overwrite(true);
         net.weights()

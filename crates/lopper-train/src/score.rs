@@ -3,7 +3,7 @@
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use lopper_core::Subnet;
 use lopper_data::{BatchLabels, EncodedDataset, Evaluation, Label, Predictions, Task, TaskKind};
-use lopper_model::{EncoderConfig, Mode, SuperNet};
+use lopper_model::{EncoderConfig, Mode, Network};
 
 use crate::trainer::logits;
 use crate::{Result, Targets, TrainError};
@@ -98,15 +98,21 @@ impl Scorer {
     }
 
     /// The predictions of `subnet` of `net`, run sliced. `net` must live on the scorer's device
-    /// (see [`SuperNet::valid`]).
-    pub fn predict(&self, net: &SuperNet, subnet: &Subnet) -> Result<Predictions> {
+    /// (see [`SuperNet::valid`](lopper_model::SuperNet::valid)); a pruned model scores its
+    /// [`Network::whole`].
+    pub fn predict(&self, net: &dyn Network, subnet: &Subnet) -> Result<Predictions> {
         self.predict_in(net, subnet, Mode::Sliced)
     }
 
     /// The predictions of `subnet` of `net`, run sliced or masked ([`Mode::Masked`]: every head
     /// and unit computed and the dropped ones zeroed, as the reference implementation does;
     /// the same predictions, at the cost of the whole network).
-    pub fn predict_in(&self, net: &SuperNet, subnet: &Subnet, mode: Mode) -> Result<Predictions> {
+    pub fn predict_in(
+        &self,
+        net: &dyn Network,
+        subnet: &Subnet,
+        mode: Mode,
+    ) -> Result<Predictions> {
         if net.device() != &self.device {
             return Err(TrainError::Settings(
                 "the network and the scored split live on different devices".into(),
@@ -139,12 +145,12 @@ impl Scorer {
     }
 
     /// The task's metric (and its companions) for `subnet`.
-    pub fn score(&self, net: &SuperNet, subnet: &Subnet) -> Result<Evaluation> {
+    pub fn score(&self, net: &dyn Network, subnet: &Subnet) -> Result<Evaluation> {
         self.score_in(net, subnet, Mode::Sliced)
     }
 
     /// The task's metric (and its companions) for `subnet`, run sliced or masked.
-    pub fn score_in(&self, net: &SuperNet, subnet: &Subnet, mode: Mode) -> Result<Evaluation> {
+    pub fn score_in(&self, net: &dyn Network, subnet: &Subnet, mode: Mode) -> Result<Evaluation> {
         let p = self.predict_in(net, subnet, mode)?;
         Ok(lopper_data::evaluate(&self.task, &p, &self.labels)?)
     }

@@ -6,7 +6,7 @@ use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 use lopper_core::{SearchSpace, SeededRng, seeded_rng};
-use lopper_model::{Batch, EncoderWeights, HeadKind, Mode, SuperNet};
+use lopper_model::{Batch, EncoderWeights, HeadKind, Mode, Network, SuperNet};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -260,7 +260,7 @@ impl Trainer {
 
 /// The task loss of `subnet` on `batch` (no optimizer step): for checking what training did.
 pub fn subnet_loss(
-    net: &SuperNet,
+    net: &dyn Network,
     batch: &Batch,
     subnet: &lopper_core::Subnet,
     targets: &Targets,
@@ -272,17 +272,13 @@ pub fn subnet_loss(
 
 /// Logits of `subnet` on `batch`, `[batch, classes]` (multiple choice: `[examples, choices]`).
 pub(crate) fn logits(
-    net: &SuperNet,
+    net: &dyn Network,
     batch: &Batch,
     subnet: &lopper_core::Subnet,
     num_choices: usize,
     mode: Mode,
 ) -> Result<Tensor<2>> {
-    // Sliced goes through forward_subnet, which also runs exported models whole.
-    let out = match mode {
-        Mode::Sliced => net.forward_subnet(batch, subnet)?,
-        Mode::Masked => net.forward(batch, subnet, mode)?,
-    };
+    let out = net.forward(batch, subnet, mode)?;
     let logits = out.logits.ok_or_else(|| {
         TrainError::Settings(
             "the model has no task head: load it with a classification head".into(),

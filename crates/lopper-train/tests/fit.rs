@@ -53,7 +53,6 @@ fn setup() -> Setup {
         pad_token_id: 0,
         head: HeadKind::SequenceClassification,
         num_labels: 2,
-        layers: None,
     };
     let space = SpaceConfig::new(SpaceKind::Small)
         .build(config.arch())
@@ -106,7 +105,7 @@ fn fit<'a>(s: &'a Setup, strategy: &str, out: &Path) -> Fit<'a, serde_json::Valu
 /// The bytes of `model.safetensors` of a network: every parameter, in a fixed order.
 fn parameter_bytes(net: &SuperNet) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
-    lopper_model::export(&net.valid(), dir.path(), None).unwrap();
+    lopper_model::save(&net.valid(), dir.path(), None).unwrap();
     std::fs::read(dir.path().join("model.safetensors")).unwrap()
 }
 

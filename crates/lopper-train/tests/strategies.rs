@@ -26,7 +26,6 @@ fn config() -> EncoderConfig {
         pad_token_id: 0,
         head: HeadKind::SequenceClassification,
         num_labels: 3,
-        layers: None,
     }
 }
 

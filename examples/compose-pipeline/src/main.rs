@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use lopper::core::{Objective, Subnet};
-use lopper::model::SuperNet;
+use lopper::model::Network;
 use lopper::pipeline::{
     Budget, DataSpec, EvalSpec, Record, SearchDir, SearchSpec, Silent, TrainDir, TrainSpec,
 };
@@ -30,7 +30,7 @@ impl SubnetObjective for HeadShare {
         Objective::minimize("heads", "fraction")
     }
 
-    fn measure(&self, _net: &SuperNet, subnet: &Subnet) -> lopper::prune::Result<Value> {
+    fn measure(&self, _net: &dyn Network, subnet: &Subnet) -> lopper::prune::Result<Value> {
         Ok(Value::plain(
             subnet.total_heads() as f64 / self.total as f64,
         ))

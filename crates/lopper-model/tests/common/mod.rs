@@ -85,7 +85,6 @@ pub fn tiny(
         pad_token_id: if family == Family::Bert { 0 } else { 1 },
         head,
         num_labels: 3,
-        layers: None,
     }
 }
 
