@@ -5,8 +5,9 @@
 //! `select` (gather); either way gradients flow back into the shared full-size parameter.
 
 use burn::module::{Module, Param};
-use burn::tensor::activation::{gelu, softmax};
-use burn::tensor::module::linear;
+use burn::tensor::activation::gelu;
+use burn::tensor::module::{attention, layer_norm, linear};
+use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Int, Tensor};
 
 /// Which output features (columns) of a projection, or input features (rows) of the next one,
@@ -84,13 +85,10 @@ pub struct Norm {
 }
 
 impl Norm {
-    /// Normalises `x` (`[batch, seq, hidden]`).
+    /// Normalises `x` (`[batch, seq, hidden]`): Burn's `layer_norm`, which a backend may fuse
+    /// (Flex runs it as one row kernel; under autodiff it is Burn's decomposed form).
     pub fn forward(&self, x: Tensor<3>, eps: f64) -> Tensor<3> {
-        let mean = x.clone().mean_dim(2);
-        let centred = x - mean;
-        let var = centred.clone().powi_scalar(2).mean_dim(2);
-        let normed = centred / (var + eps).sqrt();
-        normed * self.gamma.val().unsqueeze::<3>() + self.beta.val().unsqueeze::<3>()
+        layer_norm(x, self.gamma.val(), Some(self.beta.val()), eps)
     }
 }
 
@@ -100,7 +98,7 @@ pub enum HeadPlan {
     /// Compute these heads only (their `head_dim`-wide column groups).
     Slice(Selection),
     /// Compute every head and multiply the attention probabilities by this `[1, heads, 1, 1]`
-    /// mask (the reference's masked mode).
+    /// mask (the reference's masked mode; applied to each head's context, which is the same).
     Mask(Box<Tensor<4>>),
 }
 
@@ -169,12 +167,15 @@ impl Attention {
         let q = split(self.query.forward_columns(x.clone(), cols));
         let k = split(self.key.forward_columns(x.clone(), cols));
         let v = split(self.value.forward_columns(x.clone(), cols));
-        let scores = q.matmul(k.swap_dims(2, 3)) / (head_dim as f64).sqrt() + mask;
-        let mut probs = softmax(scores, 3);
+        // Burn's scaled dot-product attention (scale 1/√head_dim; Flex fuses it, autodiff
+        // runs its decomposed form). The padding mask is additive, as in transformers, and
+        // shared by the heads (Flex reads a head dimension of 1 without copying it).
+        let mask = mask.expand([b, 1, s, s]);
+        let mut per_head = attention(q, k, v, None, Some(mask), AttentionModuleOptions::default());
         if let HeadPlan::Mask(m) = plan {
-            probs = probs * (**m).clone();
+            // Zeroing a head's probabilities zeroes its context: (m·P)·V = m·(P·V).
+            per_head = per_head * (**m).clone();
         }
-        let per_head = probs.matmul(v);
         let context = per_head.clone().swap_dims(1, 2).reshape([b, s, width]);
         let out = self.output.forward_rows(context, cols);
         (self.norm.forward(out + x, eps), per_head)
