@@ -28,7 +28,7 @@ pub use layer::LayerSpace;
 pub use medium::MediumSpace;
 pub use sampler::Sampler;
 pub use small::{HeadChoice, SmallSpace};
-pub use spec::subnet_from_spec;
+pub use spec::{SpecError, subnet_from_spec};
 
 #[cfg(test)]
 mod properties;

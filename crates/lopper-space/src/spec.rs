@@ -1,9 +1,42 @@
 //! Sub-networks written on a command line: `SPACE:c1,c2,…` (a point of a search space) or
 //! `@FILE` (a serialised [`Subnet`]).
 
-use lopper_core::{Arch, CoreError, Point, Result, Subnet};
+use std::path::PathBuf;
+
+use lopper_core::{Arch, CoreError, Point, Subnet};
+use serde::Deserialize;
 
 use crate::{SpaceConfig, SpaceKind};
+
+/// Why a sub-network spec could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// The `@FILE` could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The `@FILE` holds no sub-network.
+    #[error("{path}: not a sub-network (nor a front member holding one): {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        source: serde_json::Error,
+    },
+    /// A spec that is not one, or a sub-network or point that does not fit the network.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+/// A member of a front (what `lopper select` prints): its sub-network under `subnet`.
+#[derive(Deserialize)]
+struct Member {
+    subnet: Subnet,
+}
 
 /// Parses a sub-network spec for `arch`:
 ///
@@ -13,22 +46,22 @@ use crate::{SpaceConfig, SpaceKind};
 /// - `@subnet.json` — a [`Subnet`] as JSON, or a front member holding one under `subnet`
 ///   (what `lopper select` prints), checked against `arch`;
 /// - `full` — the whole network.
-pub fn subnet_from_spec(spec: &str, arch: Arch) -> Result<Subnet> {
+pub fn subnet_from_spec(spec: &str, arch: Arch) -> Result<Subnet, SpecError> {
     if spec == "full" {
         return Ok(Subnet::full(&arch));
     }
     if let Some(path) = spec.strip_prefix('@') {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| CoreError::InvalidSubnet(format!("{path}: {e}")))?;
-        let mut doc: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| CoreError::InvalidSubnet(format!("{path}: {e}")))?;
-        // A member of a front (what `lopper select` prints) holds its sub-network under
-        // `subnet`.
-        if let Some(inner) = doc.get_mut("subnet").filter(|s| s.is_object()) {
-            doc = inner.take();
-        }
-        let subnet: Subnet = serde_json::from_value(doc)
-            .map_err(|e| CoreError::InvalidSubnet(format!("{path}: {e}")))?;
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let subnet = match serde_json::from_str::<Member>(&text) {
+            Ok(member) => member.subnet,
+            Err(_) => serde_json::from_str::<Subnet>(&text).map_err(|source| SpecError::Json {
+                path: path.into(),
+                source,
+            })?,
+        };
         subnet.validate(&arch)?;
         return Ok(subnet);
     }
@@ -36,7 +69,8 @@ pub fn subnet_from_spec(spec: &str, arch: Arch) -> Result<Subnet> {
         return Err(CoreError::InvalidSubnet(format!(
             "`{spec}` is not a sub-network spec: use SPACE:c1,c2,… (e.g. small:6,12,1536), \
              @FILE.json or full"
-        )));
+        ))
+        .into());
     };
     let kind: SpaceKind = kind.parse()?;
     let space = SpaceConfig::new(kind).build(arch)?;
@@ -47,8 +81,8 @@ pub fn subnet_from_spec(spec: &str, arch: Arch) -> Result<Subnet> {
                 CoreError::InvalidPoint(format!("`{c}` in `{spec}` is not an integer"))
             })
         })
-        .collect::<Result<Vec<_>>>()?;
-    space.decode(&Point(coords))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(space.decode(&Point(coords))?)
 }
 
 #[cfg(test)]
@@ -78,5 +112,27 @@ mod tests {
         ] {
             assert!(subnet_from_spec(bad, arch).is_err(), "{bad}");
         }
+        // A front member holds its sub-network under `subnet`.
+        let member = dir.path().join("m.json");
+        let text = format!(
+            r#"{{"values":[0.1,0.5],"subnet":{}}}"#,
+            serde_json::to_string(&s).unwrap()
+        );
+        std::fs::write(&member, text).unwrap();
+        assert_eq!(
+            subnet_from_spec(&format!("@{}", member.display()), arch).unwrap(),
+            s
+        );
+        // The causes stay typed: the system's error for a missing file, the parser's for JSON
+        // that holds no sub-network, each with the path.
+        let missing = subnet_from_spec("@/no/such.json", arch).unwrap_err();
+        assert!(
+            matches!(&missing, SpecError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound),
+            "{missing}"
+        );
+        std::fs::write(&path, r#"{"layers": 3}"#).unwrap();
+        let junk = subnet_from_spec(&format!("@{}", path.display()), arch).unwrap_err();
+        assert!(matches!(junk, SpecError::Json { .. }), "{junk}");
+        assert!(junk.to_string().contains("s.json"), "{junk}");
     }
 }
