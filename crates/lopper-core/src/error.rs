@@ -1,5 +1,7 @@
 //! The error type of `lopper-core`.
 
+use std::sync::Arc;
+
 use thiserror::Error;
 
 /// Everything that can go wrong in the shared vocabulary: bad shapes, bad points, unknown
@@ -70,7 +72,43 @@ pub enum CoreError {
     Unsupported(String),
     /// Saving or restoring serialised state failed.
     #[error("state (de)serialisation failed: {0}")]
-    State(String),
+    State(#[source] StateError),
+}
+
+/// serde's error (de)serialising an optimizer's or scheduler's state, kept whole: shared, so
+/// that [`CoreError`] stays `Clone`; two are equal when they say the same.
+#[derive(Debug, Clone)]
+pub struct StateError(Arc<serde_json::Error>);
+
+impl StateError {
+    /// The serde error.
+    pub fn serde(&self) -> &serde_json::Error {
+        &self.0
+    }
+}
+
+impl From<serde_json::Error> for StateError {
+    fn from(e: serde_json::Error) -> Self {
+        Self(Arc::new(e))
+    }
+}
+
+impl PartialEq for StateError {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for StateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
 }
 
 /// Shorthand for results of this crate.

@@ -28,7 +28,7 @@ mod subnet;
 mod trial;
 
 pub use arch::Arch;
-pub use error::{CoreError, Result};
+pub use error::{CoreError, Result, StateError};
 pub use objective::{Direction, Objective};
 pub use optimizer::{
     Optimizer, OptimizerPlugin, OptimizerSpec, build_optimizer, check_objectives, find_optimizer,

@@ -82,12 +82,12 @@ pub trait Optimizer: Send {
 /// Serialises an optimizer's whole state, as `{"<plugin name>": {...}}` (externally tagged,
 /// so that loading never buffers the state and any serde type round-trips).
 pub fn save_optimizer(opt: &dyn Optimizer) -> Result<serde_json::Value> {
-    serde_json::to_value(opt).map_err(|e| CoreError::State(e.to_string()))
+    serde_json::to_value(opt).map_err(|e| CoreError::State(e.into()))
 }
 
 /// Restores an optimizer saved by [`save_optimizer`]; the plugin must be linked in.
 pub fn load_optimizer(state: serde_json::Value) -> Result<Box<dyn Optimizer>> {
-    serde_json::from_value(state).map_err(|e| CoreError::State(e.to_string()))
+    serde_json::from_value(state).map_err(|e| CoreError::State(e.into()))
 }
 
 /// What a plugin's factory gets: the problem's size, the seed and the plugin's own settings.

@@ -110,10 +110,10 @@ pub fn build_scheduler(name: &str, spec: &SchedulerSpec) -> Result<Box<dyn Sched
 
 /// Serialises a scheduler's whole state.
 pub fn save_scheduler(s: &dyn Scheduler) -> Result<serde_json::Value> {
-    serde_json::to_value(s).map_err(|e| CoreError::State(e.to_string()))
+    serde_json::to_value(s).map_err(|e| CoreError::State(e.into()))
 }
 
 /// Restores a scheduler saved by [`save_scheduler`].
 pub fn load_scheduler(state: serde_json::Value) -> Result<Box<dyn Scheduler>> {
-    serde_json::from_value(state).map_err(|e| CoreError::State(e.to_string()))
+    serde_json::from_value(state).map_err(|e| CoreError::State(e.into()))
 }

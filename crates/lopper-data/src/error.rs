@@ -7,24 +7,49 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+/// Why a row could not be read: the parser's own error, or what the row lacks.
+#[derive(Debug, Error)]
+pub enum RowError {
+    /// The CSV/TSV reader's error.
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
+    /// The JSON parser's error.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// The line could not be read (invalid UTF-8, a failing disk).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// A value that is not what the task needs.
+    #[error("{0}")]
+    Invalid(String),
+}
+
 /// Everything that can go wrong reading, encoding or scoring data.
 #[derive(Debug, Error)]
 pub enum DataError {
-    /// A tokenizer file is missing or unreadable.
+    /// A model folder without the tokenizer files lopper reads.
     #[error("{path}: {message}")]
     Tokenizer {
         /// The file or folder.
         path: PathBuf,
-        /// What went wrong.
+        /// What is missing.
         message: String,
     },
+    /// A tokenizer file the `tokenizers` library cannot load or configure.
+    #[error("{path}: {source}")]
+    TokenizerFile {
+        /// The file or folder.
+        path: PathBuf,
+        /// What the tokenizer library said.
+        source: tokenizers::Error,
+    },
     /// Text that could not be encoded.
-    #[error("cannot encode `{text}`: {message}")]
+    #[error("cannot encode `{text}`: {source}")]
     Encode {
         /// The beginning of the text.
         text: String,
         /// What the tokenizer said.
-        message: String,
+        source: tokenizers::Error,
     },
     /// A data file that cannot be opened or read.
     #[error("{path}: {source}")]
@@ -34,15 +59,16 @@ pub enum DataError {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// A row the CSV/TSV or JSON parser rejects (invalid UTF-8, bad quoting, invalid JSON).
-    #[error("{path}:{line}: unreadable row: {message}")]
+    /// A row the CSV/TSV or JSON parser rejects (invalid UTF-8, bad quoting, invalid JSON),
+    /// or a field that is not what the task needs.
+    #[error("{path}:{line}: unreadable row: {source}")]
     Parse {
         /// The file.
         path: PathBuf,
         /// The 1-based line of the row.
         line: u64,
-        /// What the parser said.
-        message: String,
+        /// What the parser said, or what was expected.
+        source: RowError,
     },
     /// A row with the wrong number of fields.
     #[error("{path}:{line}: malformed row: expected {expected} fields, found {found}")]

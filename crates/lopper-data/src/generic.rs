@@ -14,6 +14,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::error::RowError;
 use crate::table::{Delimited, Table};
 use crate::{DataError, Dataset, Example, Label, Result, Split, Task, TaskKind};
 
@@ -185,28 +186,29 @@ impl GenericReader {
         let mut examples = Vec::new();
         for (i, line) in BufReader::new(file).lines().enumerate() {
             let n = i as u64 + 1;
-            let parse_error = |message: String| DataError::Parse {
+            let parse_error = |source: RowError| DataError::Parse {
                 path: path.to_path_buf(),
                 line: n,
-                message,
+                source,
             };
-            let line = line.map_err(|e| parse_error(e.to_string()))?;
+            let line = line.map_err(|e| parse_error(e.into()))?;
             let line = line.trim_start_matches('\u{feff}').trim();
             if line.is_empty() {
                 continue;
             }
-            let value: Value =
-                serde_json::from_str(line).map_err(|e| parse_error(e.to_string()))?;
+            let value: Value = serde_json::from_str(line).map_err(|e| parse_error(e.into()))?;
             let Value::Object(object) = value else {
-                return Err(parse_error("expected a JSON object".into()));
+                return Err(parse_error(RowError::Invalid(
+                    "expected a JSON object".into(),
+                )));
             };
             let field = |key: &str| -> Result<String> {
                 match object.get(key) {
                     Some(Value::String(s)) => Ok(s.clone()),
                     Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(v.to_string()),
-                    Some(Value::Array(_) | Value::Object(_)) => Err(parse_error(format!(
-                        "`{key}`: expected a string or a number"
-                    ))),
+                    Some(Value::Array(_) | Value::Object(_)) => Err(parse_error(
+                        RowError::Invalid(format!("`{key}`: expected a string or a number")),
+                    )),
                     None | Some(Value::Null) => Err(DataError::MissingColumn {
                         path: path.to_path_buf(),
                         line: n,

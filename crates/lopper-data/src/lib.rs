@@ -27,7 +27,7 @@ mod task;
 mod tokenize;
 
 pub use batch::{Batch, BatchLabels, Batches, EncodedDataset};
-pub use error::{DataError, Result};
+pub use error::{DataError, Result, RowError};
 pub use generic::{Columns, Format, GenericReader};
 pub use glue::GlueTask;
 pub use imdb::{imdb_path, imdb_task, read_imdb, read_imdb_file};

@@ -15,6 +15,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::RowError;
 use crate::metrics::Metric;
 use crate::table::{Delimited, Table};
 use crate::{DataError, Dataset, Example, Label, Result, Split, Task};
@@ -54,7 +55,7 @@ pub fn read_movie_reviews(dir: &Path, split: Split) -> Result<Dataset> {
         let parse_err = |what: &str, raw: &str| DataError::Parse {
             path: path.clone(),
             line: row.line,
-            message: format!("expected {what}, found `{raw}`"),
+            source: RowError::Invalid(format!("expected {what}, found `{raw}`")),
         };
         let id: u64 = row
             .get(0)

@@ -152,7 +152,7 @@ impl Table {
             .map_err(|e| DataError::Parse {
                 path: self.path.clone(),
                 line: e.position().map_or(0, |p| p.line()),
-                message: e.to_string(),
+                source: e.into(),
             })?;
         if !more {
             return Ok(None);

@@ -30,6 +30,13 @@ pub struct TextTokenizer {
     pad_id: u32,
 }
 
+/// The part of `tokenizer_config.json` a WordPiece vocabulary needs.
+#[derive(serde::Deserialize)]
+struct TokenizerConfig {
+    #[serde(default)]
+    do_lower_case: Option<bool>,
+}
+
 /// The truncation length of the paper's experiments (and of GLUE fine-tuning scripts).
 pub const DEFAULT_MAX_LEN: usize = 128;
 
@@ -38,9 +45,9 @@ impl TextTokenizer {
     pub fn from_dir(dir: &Path, max_len: usize) -> Result<Self> {
         let json = dir.join("tokenizer.json");
         let mut inner = if json.is_file() {
-            Tokenizer::from_file(&json).map_err(|e| DataError::Tokenizer {
+            Tokenizer::from_file(&json).map_err(|source| DataError::TokenizerFile {
                 path: json.clone(),
-                message: e.to_string(),
+                source,
             })?
         } else {
             Self::wordpiece(dir)?
@@ -61,9 +68,9 @@ impl TextTokenizer {
                 stride: 0,
                 direction: TruncationDirection::Right,
             }))
-            .map_err(|e| DataError::Tokenizer {
+            .map_err(|source| DataError::TokenizerFile {
                 path: dir.to_path_buf(),
-                message: e.to_string(),
+                source,
             })?;
         Ok(Self {
             inner,
@@ -80,17 +87,16 @@ impl TextTokenizer {
                 message: "no tokenizer.json and no vocab.txt".into(),
             });
         }
+        // `do_lower_case` of `tokenizer_config.json`; BERT's vocabularies are lower-cased
+        // unless it says otherwise (a missing or unreadable file is no reason to fail).
         let lowercase = std::fs::read_to_string(dir.join("tokenizer_config.json"))
             .ok()
-            .and_then(|t| {
-                t.split("\"do_lower_case\"")
-                    .nth(1)
-                    .map(|rest| rest.trim_start_matches([':', ' ']).starts_with("true"))
-            })
+            .and_then(|t| serde_json::from_str::<TokenizerConfig>(&t).ok())
+            .and_then(|c| c.do_lower_case)
             .unwrap_or(true);
-        let bad = |e: tokenizers::Error| DataError::Tokenizer {
+        let bad = |source: tokenizers::Error| DataError::TokenizerFile {
             path: vocab.clone(),
-            message: e.to_string(),
+            source,
         };
         let model = WordPiece::from_file(&vocab.to_string_lossy())
             .unk_token("[UNK]".into())
@@ -120,9 +126,9 @@ impl TextTokenizer {
             Some(p) => self.inner.encode((text, p), true),
             None => self.inner.encode(text, true),
         }
-        .map_err(|e| DataError::Encode {
+        .map_err(|source| DataError::Encode {
             text: text.chars().take(40).collect(),
-            message: e.to_string(),
+            source,
         })?;
         Ok(Encoded {
             ids: enc.get_ids().to_vec(),

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use lopper_data::{
-    Columns, DataError, GenericReader, GlueTask, Metric, Split, Task, read_imdb, read_imdb_file,
-    read_swag_file,
+    Columns, DataError, GenericReader, GlueTask, Metric, RowError, Split, Task, read_imdb,
+    read_imdb_file, read_swag_file,
 };
 use tempfile::TempDir;
 
@@ -204,7 +204,18 @@ fn unreadable_rows_and_files() {
         b"index\tsentence1\tsentence2\tlabel\n0\ta\t\xff\xfe\tentailment\n",
     );
     let e = rte(&p, Split::Dev);
-    assert!(matches!(e, DataError::Parse { line: 2, .. }), "{e:?}");
+    // The CSV reader's own error is kept as the cause.
+    assert!(
+        matches!(
+            e,
+            DataError::Parse {
+                line: 2,
+                source: RowError::Csv(_),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     let p = file(
         &dir,
         "d.jsonl",
@@ -214,7 +225,11 @@ fn unreadable_rows_and_files() {
     let reader = GenericReader::new(task, Columns::new("t", "y"));
     assert!(matches!(
         reader.read(&p, Split::Train),
-        Err(DataError::Parse { line: 2, .. })
+        Err(DataError::Parse {
+            line: 2,
+            source: RowError::Json(_),
+            ..
+        })
     ));
     let p = file(&dir, "list.jsonl", b"[1, 2]\n");
     assert!(matches!(
