@@ -3,7 +3,9 @@
 //! masked (the reference's way: everything computed) and sliced (lopper's way), forward and
 //! forward+backward. Compare with `scripts/reference/bench_torch.py` on the same machine.
 //!
-//!     cargo bench -p lopper-model --bench forward [-- REPS]
+//!     cargo bench --workspace --bench forward --profile dev [-- REPS]
+//!
+//! One JSON line per case: `{"case", "threads", "examples_per_second", …}`.
 
 // A benchmark panics on a broken setup by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -72,25 +74,30 @@ fn main() {
             ("50% sliced", time(reps, || step(&half, Mode::Sliced))),
         ]
     };
-    println!("all-MiniLM-L6-v2, batch {BATCH} x {LEN}, median of {reps} after a warm-up");
-    println!(
-        "{:<26} {:>10} {:>10} {:>12}",
-        "case", "s/batch", "seq/s", "vs full"
-    );
+    // One JSON line per case (what `scripts/reference/bench_torch.py` prints for PyTorch), so
+    // that a ratio is taken in one run on one machine. The kernels run on the current rayon
+    // pool: one thread per core, or RAYON_NUM_THREADS.
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|t| t.parse::<usize>().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     for (label, device, backward) in [
         ("forward", plain.clone(), false),
         ("forward+backward", plain.autodiff(), true),
     ] {
-        let rows = run(&device, backward);
-        let full = rows[0].1;
-        for (case, secs) in rows {
-            println!(
-                "{:<26} {:>10.3} {:>10.1} {:>11.2}x",
-                format!("{label}: {case}"),
-                secs,
-                BATCH as f64 / secs,
-                full / secs
-            );
+        for (case, secs) in run(&device, backward) {
+            let line = serde_json::json!({
+                "bench": "forward",
+                "case": format!("{label}: {case}"),
+                "backend": lopper_model::default_backend(),
+                "threads": threads,
+                "batch": BATCH,
+                "seq_len": LEN,
+                "reps": reps,
+                "seconds_per_batch": secs,
+                "examples_per_second": BATCH as f64 / secs,
+            });
+            println!("{line}");
         }
     }
 }

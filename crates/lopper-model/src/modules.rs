@@ -53,26 +53,41 @@ pub struct Dense {
 impl Dense {
     /// The whole projection.
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        linear(x, self.weight.val(), Some(self.bias.val()))
+        rows_linear(x, self.weight.val(), self.bias.val())
     }
 
     /// Only the output columns `sel`.
     pub fn forward_columns<const D: usize>(&self, x: Tensor<D>, sel: &Selection) -> Tensor<D> {
         let w = sel.take(self.weight.val(), 1);
         let b = sel.take(self.bias.val(), 0);
-        linear(x, w, Some(b))
+        rows_linear(x, w, b)
     }
 
     /// Only the input rows `sel` (the input holds just those features); the bias is whole.
     pub fn forward_rows<const D: usize>(&self, x: Tensor<D>, sel: &Selection) -> Tensor<D> {
         let w = sel.take(self.weight.val(), 0);
-        linear(x, w, Some(self.bias.val()))
+        rows_linear(x, w, self.bias.val())
     }
 
     /// `[in, out]`.
     pub fn dims(&self) -> [usize; 2] {
         self.weight.val().dims()
     }
+}
+
+/// `x · w + b` as one 2-D matrix product: the leading dimensions (batch, sequence) are folded
+/// into the rows, so that the weight is packed once for the whole batch instead of once per
+/// sequence (Burn keeps a `[batch, seq, in]` input batched for some shapes).
+fn rows_linear<const D: usize>(x: Tensor<D>, w: Tensor<2>, b: Tensor<1>) -> Tensor<D> {
+    let dims = x.dims();
+    if D <= 2 {
+        return linear(x, w, Some(b));
+    }
+    let d_in = dims[D - 1];
+    let rows = dims[..D - 1].iter().product();
+    let mut out = dims;
+    out[D - 1] = w.dims()[1];
+    linear(x.reshape([rows, d_in]), w, Some(b)).reshape(out)
 }
 
 /// Layer normalisation over the last dimension with the checkpoint's epsilon.
