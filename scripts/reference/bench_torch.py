@@ -11,7 +11,8 @@ torch.set_num_threads(--threads). Cases:
                          layer 6 of 12 heads and 768 of 1536 units) applied in masked mode with
                          the hooks of masking.py, as the paper's reference code does: the full
                          computation runs and the masked parts are multiplied by 0
-  masked_forward_backward  the same plus backward of last_hidden_state.sum() w.r.t. all weights
+  full_forward_backward  the whole network plus backward of last_hidden_state.sum()
+  masked_forward_backward  the same sub-network plus backward of last_hidden_state.sum() w.r.t. all weights
   pruned_forward         (extra) the same sub-network physically pruned (transformers'
                          prune_heads + sliced FFN weights): what pruning buys over masking
 
@@ -92,7 +93,7 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--attn", choices=["sdpa", "eager"], default="sdpa")
-    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ap.add_argument("--json", action="store_true", help="print one JSON line per case instead of a table")
     ap.add_argument("--model-dir", default=None, help="default: what scripts/fetch-minilm.sh prints")
     args = ap.parse_args()
     assert args.reps >= 5, "at least 5 timed repetitions"
@@ -122,12 +123,15 @@ def main():
 
         return run
 
-    def fwd_bwd():
-        for p in model.parameters():
-            p.grad = None
-        with masked(model, subnet):
-            out = model(input_ids=ids, attention_mask=am, token_type_ids=tt).last_hidden_state
-        out.sum().backward()
+    def fwd_bwd(sub):
+        def run():
+            for p in model.parameters():
+                p.grad = None
+            with masked(model, sub):
+                out = model(input_ids=ids, attention_mask=am, token_type_ids=tt).last_hidden_state
+            out.sum().backward()
+
+        return run
 
     # The pruned copy computes what masked mode computes.
     diff = float((fwd(model, subnet)() - fwd(pruned, None)()).abs().max())
@@ -136,7 +140,8 @@ def main():
     cases = [
         ("full_forward", fwd(model, None)),
         ("masked_forward", fwd(model, subnet)),
-        ("masked_forward_backward", fwd_bwd),
+        ("full_forward_backward", fwd_bwd(None)),
+        ("masked_forward_backward", fwd_bwd(subnet)),
         ("pruned_forward", fwd(pruned, None)),
     ]
     results = []
@@ -169,7 +174,22 @@ def main():
         "results": results,
     }
     if args.json:
-        print(json.dumps(meta, indent=1))
+        # One line per case with the keys lopper's forward bench prints (its case names).
+        names = {
+            "full_forward": "forward: full",
+            "masked_forward": "forward: 50% masked",
+            "full_forward_backward": "forward+backward: full",
+            "masked_forward_backward": "forward+backward: 50% masked",
+            "pruned_forward": "forward: 50% pruned (transformers)",
+        }
+        for r in results:
+            print(json.dumps({
+                "bench": "forward", "case": names.get(r["case"], r["case"]),
+                "backend": f"torch {torch.__version__}", "threads": args.threads,
+                "batch": args.batch, "seq_len": args.seq_len, "reps": args.reps,
+                "seconds_per_batch": r["median_s"], "examples_per_second": r["seq_per_s"],
+                "loadavg_at_end": meta["loadavg_at_end"],
+            }))
     else:
         print(f"all-MiniLM-L6-v2, batch {args.batch} x {args.seq_len}, {args.threads} threads, torch {torch.__version__}, "
               f"transformers {transformers.__version__}, attn {args.attn}, median of {args.reps}")

@@ -73,7 +73,7 @@ def main():
     ap.add_argument("--plans", default=str(ROOT / "target/train_step_plans.json"))
     ap.add_argument("--model", default=str(ROOT / ".cache/models/all-MiniLM-L6-v2"))
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--json", action="store_true", help="print the results as JSON too")
+    ap.add_argument("--json", action="store_true", help="print one JSON line per case (the table goes to stderr)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -83,8 +83,9 @@ def main():
     labels = torch.tensor(plans["labels"])
     batch = ids.shape[0]
     ours = plans.get("lopper_examples_per_second", {})
-    print(f"torch {torch.__version__}, {args.threads} thread(s), batch {batch} x {ids.shape[1]}; lopper: {plans.get('backend', '?')}")
-    print(f"{'strategy':<14} {'members':>8} {'step (s)':>10} {'examples/s':>11} {'lopper':>9} {'lopper/torch':>13}")
+    out = sys.stderr if args.json else sys.stdout
+    print(f"torch {torch.__version__}, {args.threads} thread(s), batch {batch} x {ids.shape[1]}; lopper: {plans.get('backend', '?')}", file=out)
+    print(f"{'strategy':<14} {'members':>8} {'step (s)':>10} {'examples/s':>11} {'lopper':>9} {'lopper/torch':>13}", file=out)
     results = {}
     for name, steps in plans["strategies"].items():
         model = BertForSequenceClassification.from_pretrained(args.model, num_labels=2)
@@ -102,10 +103,15 @@ def main():
         lo = ours.get(name)
         ratio = f"{lo / eps:13.2f}" if lo else f"{'-':>13}"
         lo_s = f"{lo:9.2f}" if lo else f"{'-':>9}"
-        print(f"{name:<14} {members:>8.1f} {med:>10.3f} {eps:>11.2f} {lo_s} {ratio}")
+        print(f"{name:<14} {members:>8.1f} {med:>10.3f} {eps:>11.2f} {lo_s} {ratio}", file=out)
         results[name] = {"torch_examples_per_second": eps, "lopper_examples_per_second": lo}
-    if args.json:
-        print(json.dumps({"threads": args.threads, "torch": torch.__version__, "results": results}))
+        if args.json:
+            # One line per case with the keys lopper's train_step bench prints.
+            print(json.dumps({
+                "bench": "train_step", "case": name, "backend": f"torch {torch.__version__}",
+                "threads": args.threads, "batch": batch, "seq_len": int(ids.shape[1]),
+                "members_per_step": members, "seconds_per_step": med, "examples_per_second": eps,
+            }), flush=True)
 
 
 if __name__ == "__main__":

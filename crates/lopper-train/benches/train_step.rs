@@ -4,7 +4,9 @@
 //! `scripts/reference/bench_train_torch.py` times exactly the same steps in PyTorch, where the
 //! reference masks.
 //!
-//!     cargo bench -p lopper-train --bench train_step [-- REPS [PLANS.json]]
+//!     cargo bench --workspace --bench train_step --profile dev [-- REPS [PLANS.json]]
+//!
+//! One JSON line per strategy: `{"case", "threads", "examples_per_second", …}`.
 //!
 //! REPS (default 5) timed steps per strategy after one warm-up; PLANS.json defaults to
 //! `target/train_step_plans.json`.
@@ -54,13 +56,11 @@ fn main() {
     let space = SpaceConfig::new(SpaceKind::Small)
         .build(config.arch())
         .unwrap();
-    println!(
-        "one training step, all-MiniLM-L6-v2, batch {BATCH} x length {LEN}, SMALL space, {reps} timed steps after 1 warm-up (median)"
-    );
-    println!(
-        "{:<14} {:>8} {:>10} {:>12}",
-        "strategy", "members", "step (s)", "examples/s"
-    );
+    // The kernels run on the current rayon pool: one thread per core, or RAYON_NUM_THREADS.
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|t| t.parse::<usize>().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut plans = serde_json::Map::new();
     let mut results = serde_json::Map::new();
     for name in STRATEGIES {
@@ -93,11 +93,20 @@ fn main() {
         }
         times.sort_by(f64::total_cmp);
         let median = times[times.len() / 2];
-        println!(
-            "{name:<14} {:>8.1} {median:>10.3} {:>12.2}",
-            members as f64 / reps as f64,
-            BATCH as f64 / median
-        );
+        // One JSON line per case, as `scripts/reference/bench_train_torch.py` prints them.
+        let line = serde_json::json!({
+            "bench": "train_step",
+            "case": name,
+            "backend": lopper_model::default_backend(),
+            "threads": threads,
+            "batch": BATCH,
+            "seq_len": LEN,
+            "reps": reps,
+            "members_per_step": members as f64 / reps as f64,
+            "seconds_per_step": median,
+            "examples_per_second": BATCH as f64 / median,
+        });
+        println!("{line}");
         plans.insert(name.to_string(), serde_json::Value::Array(steps));
         results.insert(name.to_string(), serde_json::json!(BATCH as f64 / median));
     }
@@ -112,5 +121,5 @@ fn main() {
         "backend": format!("{device:?}"),
     });
     std::fs::write(&plans_path, serde_json::to_string(&doc).unwrap()).unwrap();
-    println!("plans: {plans_path}");
+    eprintln!("plans: {plans_path}");
 }
