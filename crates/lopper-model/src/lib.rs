@@ -48,7 +48,7 @@ pub use pooling::{Pooling, l2_normalize, pool, sentence_transformers_defaults};
 pub use pruned::{Model, Network, PrunedNet};
 pub use rewire::{Importance, Rewiring};
 pub use source::resolve_model;
-pub use supernet::SuperNet;
+pub use supernet::{Masks, SuperNet};
 pub use weights::WeightFiles;
 
 /// The name of the backend [`default_device`] runs on: `flex`, `tch` or `cuda` (recorded in run

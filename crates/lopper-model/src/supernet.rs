@@ -13,8 +13,39 @@ use crate::modules::{
 };
 use crate::{
     Batch, Classifier, EncoderConfig, EncoderOutput, EncoderWeights, Family, HeadKind, LayerShape,
-    LoadReport, Mode, PrunedNet, Result,
+    LoadReport, Mode, ModelError, PrunedNet, Result,
 };
+
+/// Per-layer multipliers of each head's context and each FFN unit's activation, for
+/// [`SuperNet::forward_with_masks`]: `heads[l]` is `[num_heads]`, `units[l]` is
+/// `[intermediate_size]`.
+#[derive(Debug, Clone)]
+pub struct Masks {
+    /// One `[num_heads]` tensor per layer.
+    pub heads: Vec<Tensor<1>>,
+    /// One `[intermediate_size]` tensor per layer.
+    pub units: Vec<Tensor<1>>,
+}
+
+impl Masks {
+    /// Masks of the given values on `device` (`heads[l].len()` = heads, `units[l].len()` =
+    /// units), each requiring gradients when `device` is an autodiff one and `grad` is set.
+    pub fn from_values(
+        heads: &[Vec<f32>],
+        units: &[Vec<f32>],
+        device: &Device,
+        grad: bool,
+    ) -> Self {
+        let tensor = |v: &Vec<f32>| {
+            let t = Tensor::<1>::from_data(TensorData::new(v.clone(), [v.len()]), device);
+            if grad { t.require_grad() } else { t }
+        };
+        Self {
+            heads: heads.iter().map(tensor).collect(),
+            units: units.iter().map(tensor).collect(),
+        }
+    }
+}
 
 /// A BERT or RoBERTa encoder whose sub-networks share its weights: what training fine-tunes
 /// and search explores. Every [`Subnet`] of its [`Arch`] runs on it, sliced or masked; one of
@@ -171,6 +202,35 @@ impl SuperNet {
             .layers()
             .iter()
             .map(|keep| keep.as_ref().map(|k| self.plan(k, mode)))
+            .collect();
+        Ok(self.enc.run(batch, &plans))
+    }
+
+    /// Runs the whole network with every head's context and every FFN unit's activation
+    /// multiplied by `masks` (the masked mode with real-valued masks). On an autodiff device,
+    /// with masks that require gradients, the gradients of a loss with respect to them are the
+    /// importance scores of Michel et al. (head masks) and Kwon et al. (Fisher, heads and units).
+    pub fn forward_with_masks(&self, batch: &Batch, masks: &Masks) -> Result<EncoderOutput> {
+        let c = &self.enc.config;
+        let (l, h, n) = (c.num_layers, c.num_heads, c.intermediate_size);
+        let fits = |ts: &[Tensor<1>], width: usize| {
+            ts.len() == l && ts.iter().all(|t| t.dims() == [width])
+        };
+        if !fits(&masks.heads, h) || !fits(&masks.units, n) {
+            return Err(ModelError::Input(format!(
+                "masks for {l} layers of {h} heads and {n} units expected"
+            )));
+        }
+        let plans: Vec<LayerPlan> = masks
+            .heads
+            .iter()
+            .zip(&masks.units)
+            .map(|(hm, um)| {
+                Some((
+                    Some(HeadPlan::Mask(Box::new(hm.clone().reshape([1, h, 1, 1])))),
+                    Some(UnitPlan::Mask(Box::new(um.clone()))),
+                ))
+            })
             .collect();
         Ok(self.enc.run(batch, &plans))
     }

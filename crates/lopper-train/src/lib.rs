@@ -20,6 +20,7 @@
 
 mod error;
 mod fit;
+mod importance;
 mod loss;
 mod schedule;
 mod score;
@@ -31,6 +32,7 @@ pub use fit::{
     Fit, FitConfig, FitObserver, FitReport, FitSettings, MemberLine, MetricsLine, StepLine,
     SubnetScore, ValidationRecord, read_metrics,
 };
+pub use importance::{MaskGradients, mask_gradients, prune_heads_iteratively};
 pub use loss::{Targets, distillation_loss, task_loss};
 pub use schedule::LinearSchedule;
 pub use score::{Scorer, model_batch};
