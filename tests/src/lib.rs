@@ -23,3 +23,5 @@ pub mod bayesian_optimizers {}
 pub mod bench_moo {}
 #[doc = include_str!("../../book/src/guide/pipeline.md")]
 pub mod pipeline {}
+#[doc = include_str!("../../book/src/guide/baselines.md")]
+pub mod baselines {}

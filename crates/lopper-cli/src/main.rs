@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 
+mod baseline;
 mod embed;
 mod eval;
 mod export;
@@ -64,6 +65,10 @@ enum Command {
     /// sub-networks; writes the trial log, the front (CSV, JSON, scored on the test set too)
     /// and the hypervolume trace, and resumes when run again on the same --out folder.
     Search(Box<search::SearchArgs>),
+    /// Prune with one of the paper's baselines instead of training and searching a
+    /// super-network; writes a front in the format of `lopper search`.
+    #[command(subcommand)]
+    Baseline(baseline::BaselineCommand),
     /// Pick one sub-network of a search's front by a budget (parameters, latency, MACs, or
     /// error increase) and print it as JSON.
     Select(select::SelectArgs),
@@ -129,6 +134,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => train::run(&args),
         Command::Split(args) => train::split(&args),
         Command::Search(args) => search::run(&args),
+        Command::Baseline(command) => baseline::run(&command),
         Command::Select(args) => select::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Eval(args) => eval::run(&args),

@@ -15,6 +15,7 @@
 //!
 //! Progress goes to [`Observers`] the caller installs ([`Silent`] for none).
 
+mod baseline;
 mod data;
 mod embed;
 mod error;
@@ -28,6 +29,7 @@ mod search;
 mod select;
 mod train;
 
+pub use baseline::{HeadPruningSpec, head_pruning};
 pub use data::DataSpec;
 pub use embed::Embedder;
 pub use error::{PipelineError, Result};

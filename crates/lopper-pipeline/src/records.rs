@@ -213,8 +213,10 @@ impl Record for RewiringRecord {}
 pub struct FrontMember {
     /// The trial that found it.
     pub id: u64,
-    /// Its point in the search space.
-    pub point: Point,
+    /// Its point in the search space; `null` for a baseline's member, which no search space
+    /// drew.
+    #[serde(deserialize_with = "required")]
+    pub point: Option<Point>,
     /// The sub-network.
     pub subnet: Subnet,
     /// Its display (`6 layers, …`).
@@ -482,7 +484,7 @@ mod tests {
             reference_point: Some(vec![1.0, 1.0]),
             front: vec![FrontMember {
                 id: 7,
-                point: Point(vec![2]),
+                point: Some(Point(vec![2])),
                 subnet: full.clone(),
                 summary: full.to_string(),
                 values: vec![0.2, 1.0],

@@ -283,7 +283,7 @@ pub fn search(
         }
         members.push(FrontMember {
             id: r.id,
-            point: r.point.clone(),
+            point: Some(r.point.clone()),
             summary: subnet.to_string(),
             values: r.values.clone(),
             test_error: measure_test(&subnet)?,
@@ -364,7 +364,7 @@ pub fn front_csv(front: &FrontFile) -> Result<String> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-fn write_front_csv(front: &FrontFile, path: &std::path::Path) -> Result<()> {
+pub(crate) fn write_front_csv(front: &FrontFile, path: &std::path::Path) -> Result<()> {
     let text = front_csv(front)?;
     lopper_core::fs::write_atomic(path, text.as_bytes()).map_err(|e| PipelineError::io(path, e))
 }

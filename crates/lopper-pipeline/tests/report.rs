@@ -49,7 +49,7 @@ fn search_folder(dir: &SearchDir) -> FrontFile {
     let full = Subnet::full(&arch());
     let member = |id: u64, e: f64, p: f64| FrontMember {
         id,
-        point: Point(vec![2, 1, 3]),
+        point: Some(Point(vec![2, 1, 3])),
         subnet: full.clone(),
         summary: format!("member {id}"),
         values: vec![e, p],
