@@ -3,19 +3,19 @@
 //! select, export, eval and the report take it unchanged. Here: HP, head pruning (Michel et
 //! al., "Are Sixteen Heads Really Better than One?", 2019).
 
-use std::sync::Arc;
-
 use lopper_core::{LayerKeep, Subnet, seeded_rng};
 use lopper_data::{EncodedDataset, TextTokenizer};
 use lopper_model::SuperNet;
-use lopper_prune::{ObjectiveContext, ObjectiveSpec, SubnetObjective};
-use lopper_train::{Scorer, model_batch, prune_heads_iteratively};
+use lopper_prune::{ObjectiveSpec, SubnetObjective};
+use lopper_train::{model_batch, prune_heads_iteratively};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::data::read_splits;
 use crate::records::{FrontFile, FrontMember, FullNetwork, Record};
-use crate::search::{read_train_run, write_front_csv};
+use crate::search::{
+    d_eval_batch_size, read_train_run, test_error_objective, validation_context, write_front_csv,
+};
 use crate::{Checkpoint, Observers, PipelineError, Result, SearchDir, TrainDir};
 
 fn d_fraction() -> f64 {
@@ -26,9 +26,6 @@ fn d_sample() -> usize {
 }
 fn d_batch_size() -> usize {
     16
-}
-fn d_eval_batch_size() -> usize {
-    64
 }
 
 /// How to run head pruning on a fine-tuned checkpoint (a `standard` training run).
@@ -103,7 +100,6 @@ pub fn head_pruning(
     let meta = &record.meta;
     let checkpoint = run.checkpoint(spec.checkpoint);
     let splits = read_splits(meta.task, &meta.data, &meta.split.protocol()?)?;
-    let task = meta.task.task();
     let tokenizer = TextTokenizer::from_dir(&checkpoint, meta.max_len)?;
     let plain = lopper_model::default_device();
     let auto = plain.clone().autodiff();
@@ -134,43 +130,27 @@ pub fn head_pruning(
 
     // Score every step as the search scores its trials.
     let net = net.valid();
-    let mut validation = splits.validation.clone();
-    if let Some(n) = meta.split.validation_limit {
-        validation.examples.truncate(n);
-    }
-    let validation = EncodedDataset::new(&validation, &tokenizer)?;
-    let scorer = Scorer::new(
-        &task,
-        &validation,
+    let (ctx, _) = validation_context(
+        &splits,
+        meta.split.validation_limit,
+        &tokenizer,
+        meta,
         net.config(),
         &plain,
         spec.eval_batch_size,
     )?;
-    let ctx = ObjectiveContext {
-        config: net.config().clone(),
-        device: plain.clone(),
-        validation: Some(Arc::new(scorer)),
-    };
     let objectives: Vec<Box<dyn SubnetObjective>> = vec![
         ObjectiveSpec::named("error").build(&ctx)?,
         ObjectiveSpec::named("params").build(&ctx)?,
     ];
-    let test_error: Option<Box<dyn SubnetObjective>> = match &splits.test {
-        Some(t) => {
-            let mut t = t.clone();
-            if let Some(n) = meta.split.test_limit {
-                t.examples.truncate(n);
-            }
-            let test = EncodedDataset::new(&t, &tokenizer)?;
-            let scorer = Scorer::new(&task, &test, net.config(), &plain, spec.eval_batch_size)?;
-            let ctx = ObjectiveContext {
-                validation: Some(Arc::new(scorer)),
-                ..ctx.clone()
-            };
-            Some(ObjectiveSpec::named("error").build(&ctx)?)
-        }
-        None => None,
-    };
+    let test_error = test_error_objective(
+        &splits,
+        meta,
+        &tokenizer,
+        net.config(),
+        &ctx,
+        spec.eval_batch_size,
+    )?;
     let arch = net.arch();
     let units: Vec<usize> = (0..arch.intermediate_size).collect();
     let mut members = Vec::with_capacity(steps.len());

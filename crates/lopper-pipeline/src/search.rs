@@ -31,7 +31,7 @@ fn d_budget() -> usize {
 fn one() -> usize {
     1
 }
-fn d_eval_batch_size() -> usize {
+pub(crate) fn d_eval_batch_size() -> usize {
     64
 }
 
@@ -185,24 +185,15 @@ pub fn search(
     let device = lopper_model::default_device();
     let (net, _) = SuperNet::load(&checkpoint, &device, 0)?;
     let tokenizer = TextTokenizer::from_dir(&checkpoint, meta.max_len)?;
-    let task = meta.task.task();
-    let mut validation = splits.validation.clone();
-    if let Some(n) = spec.validation_limit.or(meta.split.validation_limit) {
-        validation.examples.truncate(n);
-    }
-    let validation = EncodedDataset::new(&validation, &tokenizer)?;
-    let scorer = Scorer::new(
-        &task,
-        &validation,
+    let (ctx, validation) = validation_context(
+        &splits,
+        spec.validation_limit.or(meta.split.validation_limit),
+        &tokenizer,
+        meta,
         net.config(),
         &device,
         spec.eval_batch_size,
     )?;
-    let ctx = ObjectiveContext {
-        config: net.config().clone(),
-        device: device.clone(),
-        validation: Some(Arc::new(scorer)),
-    };
     let objectives = spec
         .objectives
         .iter()
@@ -236,7 +227,7 @@ pub fn search(
         "searching {} ({} space, {} validation examples of {}) with {} for {} evaluations",
         checkpoint.display(),
         meta.space,
-        validation.len(),
+        validation,
         meta.task,
         spec.optimizer,
         spec.budget
@@ -247,23 +238,14 @@ pub fn search(
     }
     let result = search.run()?;
 
-    // The `error` objective itself, pointed at the test set, so both fronts count alike.
-    let test_error: Option<Box<dyn SubnetObjective>> = match &splits.test {
-        Some(t) => {
-            let mut t = t.clone();
-            if let Some(n) = meta.split.test_limit {
-                t.examples.truncate(n);
-            }
-            let test = EncodedDataset::new(&t, &tokenizer)?;
-            let scorer = Scorer::new(&task, &test, net.config(), &device, spec.eval_batch_size)?;
-            let ctx = ObjectiveContext {
-                validation: Some(Arc::new(scorer)),
-                ..ctx
-            };
-            Some(ObjectiveSpec::named("error").build(&ctx)?)
-        }
-        None => None,
-    };
+    let test_error = test_error_objective(
+        &splits,
+        meta,
+        &tokenizer,
+        net.config(),
+        &ctx,
+        spec.eval_batch_size,
+    )?;
     let measure_test = |subnet: &Subnet| -> Result<Option<f64>> {
         match &test_error {
             Some(o) => Ok(Some(o.measure(&net, subnet)?.value)),
@@ -326,6 +308,58 @@ pub fn search(
         replayed: result.resumed,
         plots,
     })
+}
+
+/// What objectives are built from, with the validation split of `splits` (its first `limit`
+/// examples) batched once for the `error` objective; and how many examples that is.
+pub(crate) fn validation_context(
+    splits: &lopper_data::Splits,
+    limit: Option<usize>,
+    tokenizer: &TextTokenizer,
+    meta: &crate::records::TrainMeta,
+    config: &lopper_model::EncoderConfig,
+    device: &burn::tensor::Device,
+    batch_size: usize,
+) -> Result<(ObjectiveContext, usize)> {
+    let mut validation = splits.validation.clone();
+    if let Some(n) = limit {
+        validation.examples.truncate(n);
+    }
+    let validation = EncodedDataset::new(&validation, tokenizer)?;
+    let scorer = Scorer::new(&meta.task.task(), &validation, config, device, batch_size)?;
+    let ctx = ObjectiveContext {
+        config: config.clone(),
+        device: device.clone(),
+        validation: Some(Arc::new(scorer)),
+    };
+    Ok((ctx, validation.len()))
+}
+
+/// The `error` objective itself, pointed at the test set of `splits` (cut to the run's
+/// `test_limit`), so that a front's validation and test errors count alike; `None` when the
+/// protocol has no test set.
+pub(crate) fn test_error_objective(
+    splits: &lopper_data::Splits,
+    meta: &crate::records::TrainMeta,
+    tokenizer: &TextTokenizer,
+    config: &lopper_model::EncoderConfig,
+    ctx: &ObjectiveContext,
+    batch_size: usize,
+) -> Result<Option<Box<dyn SubnetObjective>>> {
+    let Some(t) = &splits.test else {
+        return Ok(None);
+    };
+    let mut t = t.clone();
+    if let Some(n) = meta.split.test_limit {
+        t.examples.truncate(n);
+    }
+    let test = EncodedDataset::new(&t, tokenizer)?;
+    let scorer = Scorer::new(&meta.task.task(), &test, config, &ctx.device, batch_size)?;
+    let ctx = ObjectiveContext {
+        validation: Some(Arc::new(scorer)),
+        ..ctx.clone()
+    };
+    Ok(Some(ObjectiveSpec::named("error").build(&ctx)?))
 }
 
 /// The front as a table: `id,subnet,<objectives>[,test_error]`, the sub-network's display
