@@ -72,6 +72,21 @@ impl Default for HeadPruningSpec {
     }
 }
 
+/// `baseline.json`: which baseline made a front, from which training run, with which settings
+/// (the sample's seed among them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineRecord {
+    /// The method: `hp`.
+    pub method: String,
+    /// The training run it pruned (absolute).
+    pub train_run: std::path::PathBuf,
+    /// Its settings.
+    pub hp: HeadPruningSpec,
+}
+
+impl Record for BaselineRecord {}
+
 /// Michel et al.'s head pruning of the network fine-tuned in `run`, into `dir`: head
 /// importance from the gradients of the loss with respect to head masks on a seeded sample of
 /// training examples, normalised per layer; the least important `fraction` of the remaining
@@ -103,7 +118,13 @@ pub fn head_pruning(
     let tokenizer = TextTokenizer::from_dir(&checkpoint, meta.max_len)?;
     let plain = lopper_model::default_device();
     let auto = plain.clone().autodiff();
-    let (net, _) = SuperNet::load(&checkpoint, &auto, 0)?;
+    let (net, report) = SuperNet::load(&checkpoint, &auto, 0)?;
+    if !report.initialized.is_empty() {
+        return Err(PipelineError::NoTaskHead {
+            dir: checkpoint,
+            missing: report.initialized.join(", "),
+        });
+    }
 
     // The importance sample: seeded, from the training split.
     let mut train = splits.train.clone();
@@ -126,7 +147,13 @@ pub fn head_pruning(
         encoded.len(),
         spec.fraction * 100.0
     ));
-    let steps = prune_heads_iteratively(&net, &batches, spec.fraction, encoded.num_choices())?;
+    let steps = prune_heads_iteratively(
+        &net,
+        &batches,
+        spec.fraction,
+        encoded.num_choices(),
+        &mut |step, left| observers.message(&format!("HP step {step}: {left} heads left")),
+    )?;
 
     // Score every step as the search scores its trials.
     let net = net.valid();
@@ -203,6 +230,12 @@ pub fn head_pruning(
         },
     };
     std::fs::create_dir_all(dir.path()).map_err(|e| PipelineError::io(dir.path(), e))?;
+    BaselineRecord {
+        method: "hp".into(),
+        train_run: crate::data::absolute(run.path())?,
+        hp: spec.clone(),
+    }
+    .write(&dir.baseline())?;
     write_front_csv(&front, &dir.front_csv())?;
     front.write(&dir.front())?;
     Ok(front)

@@ -115,6 +115,10 @@ impl SearchDir {
     pub fn front_csv(&self) -> PathBuf {
         self.0.join("front.csv")
     }
+    /// `baseline.json`: what a baseline was run with ([`BaselineRecord`](crate::BaselineRecord)).
+    pub fn baseline(&self) -> PathBuf {
+        self.0.join("baseline.json")
+    }
     /// `hypervolume.csv`: the hypervolume after each evaluation.
     pub fn hypervolume(&self) -> PathBuf {
         self.0.join("hypervolume.csv")

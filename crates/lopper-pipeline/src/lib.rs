@@ -29,7 +29,7 @@ mod search;
 mod select;
 mod train;
 
-pub use baseline::{HeadPruningSpec, head_pruning};
+pub use baseline::{BaselineRecord, HeadPruningSpec, head_pruning};
 pub use data::DataSpec;
 pub use embed::Embedder;
 pub use error::{PipelineError, Result};

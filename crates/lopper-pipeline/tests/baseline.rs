@@ -66,6 +66,11 @@ fn head_pruning_writes_a_nested_front_that_exports_and_evaluates() {
     let back = FrontFile::read(&dir.front()).unwrap();
     assert_eq!(back, front);
     assert!(dir.front_csv().is_file());
+    // What made it is recorded, the sample's seed included.
+    let made = lopper_pipeline::BaselineRecord::read(&dir.baseline()).unwrap();
+    assert_eq!(made.method, "hp");
+    assert_eq!(made.hp, spec);
+    assert!(made.train_run.is_absolute());
     let budget = Budget {
         max_params: Some(0.9),
         ..Budget::default()

@@ -112,11 +112,13 @@ pub fn mask_gradients(
 /// heads that score lowest (at least one), and score again with them masked out, until no head
 /// is left. Returns the kept heads of every layer after each step, the whole network first: a
 /// nested sequence, each a member of the method's front. Ties are broken by layer, then head.
+/// `progress` hears of each step done (its number from 1, and the heads left).
 pub fn prune_heads_iteratively(
     net: &SuperNet,
     batches: &[(Batch, Targets)],
     fraction: f64,
     num_choices: usize,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<Vec<Vec<usize>>>> {
     if !(fraction > 0.0 && fraction < 1.0) {
         return Err(TrainError::Settings(format!(
@@ -159,6 +161,7 @@ pub fn prune_heads_iteratively(
         }
         remaining -= k;
         steps.push(kept(&heads));
+        progress(steps.len() - 1, remaining);
     }
     Ok(steps)
 }

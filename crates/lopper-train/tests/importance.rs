@@ -185,7 +185,12 @@ fn a_head_that_cannot_change_the_output_has_no_importance() {
     // Michel et al.'s iterative pruning removes the planted heads first: with a quarter of the
     // eight heads per step, the first step takes exactly those two; the steps are nested and
     // end with no head.
-    let steps = lopper_train::prune_heads_iteratively(&net, &data, 0.25, 1).unwrap();
+    let mut heard = Vec::new();
+    let steps = lopper_train::prune_heads_iteratively(&net, &data, 0.25, 1, &mut |s, left| {
+        heard.push((s, left))
+    })
+    .unwrap();
+    assert_eq!(heard, [(1, 6), (2, 4), (3, 3), (4, 2), (5, 1), (6, 0)]);
     assert_eq!(steps[0], vec![vec![0, 1, 2, 3]; 2]);
     assert_eq!(steps[1], vec![vec![0, 1, 3], vec![1, 2, 3]]);
     let count = |s: &Vec<Vec<usize>>| s.iter().map(Vec::len).sum::<usize>();
@@ -196,7 +201,7 @@ fn a_head_that_cannot_change_the_output_has_no_importance() {
             assert!(b.iter().all(|x| a.contains(x)), "not nested: {steps:?}");
         }
     }
-    assert!(lopper_train::prune_heads_iteratively(&net, &data, 1.0, 1).is_err());
+    assert!(lopper_train::prune_heads_iteratively(&net, &data, 1.0, 1, &mut |_, _| {}).is_err());
     // Bad input is an error, not a panic.
     assert!(mask_gradients(&net, &[], &heads, &units, 1).is_err());
     assert!(mask_gradients(&net, &data, &heads[..1], &units, 1).is_err());
