@@ -6,7 +6,8 @@
 use lopper_core::{LayerKeep, Subnet, seeded_rng};
 use lopper_data::{EncodedDataset, TextTokenizer};
 use lopper_model::SuperNet;
-use lopper_prune::{ObjectiveSpec, SubnetObjective};
+use lopper_prune::{ObjectiveSpec, SubnetEvaluator};
+use lopper_search::Evaluator;
 use lopper_train::{model_batch, prune_heads_iteratively};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -166,10 +167,16 @@ pub fn head_pruning(
         &plain,
         spec.eval_batch_size,
     )?;
-    let objectives: Vec<Box<dyn SubnetObjective>> = vec![
-        ObjectiveSpec::named("error").build(&ctx)?,
-        ObjectiveSpec::named("params").build(&ctx)?,
-    ];
+    // The search's own evaluator measures each step (values and the trial log's information).
+    let space = meta.space_config().build(net.arch())?;
+    let evaluator = SubnetEvaluator::new(
+        space.as_ref(),
+        &net,
+        vec![
+            ObjectiveSpec::named("error").build(&ctx)?,
+            ObjectiveSpec::named("params").build(&ctx)?,
+        ],
+    );
     let test_error = test_error_objective(
         &splits,
         meta,
@@ -192,26 +199,21 @@ pub fn head_pruning(
             })
             .collect();
         let subnet = Subnet::new(&arch, layers)?;
-        let mut values = Vec::with_capacity(objectives.len());
-        let mut info = serde_json::Map::new();
-        for o in &objectives {
-            let v = o.measure(&net, &subnet)?;
-            values.push(v.value);
-            if let serde_json::Value::Object(m) = v.info {
-                info.extend(m);
-            }
-        }
+        let measured = evaluator.measure(&subnet)?;
+        let mut info = match measured.info {
+            serde_json::Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
         let test = match &test_error {
             Some(o) => Some(o.measure(&net, &subnet)?.value),
             None => None,
         };
         info.insert("step".into(), i.into());
-        info.insert("heads".into(), subnet.total_heads().into());
         members.push(FrontMember {
             id: i as u64,
             point: None,
             summary: subnet.to_string(),
-            values,
+            values: measured.values,
             test_error: test,
             info: serde_json::Value::Object(info),
             subnet,
@@ -219,9 +221,10 @@ pub fn head_pruning(
     }
     let full = members[0].clone();
     members.sort_by(|a, b| a.values[0].total_cmp(&b.values[0]).then(a.id.cmp(&b.id)));
+    let objectives = evaluator.objectives();
     let front = FrontFile {
-        objectives: objectives.iter().map(|o| o.objective()).collect(),
         reference_point: Some(vec![1.0; objectives.len()]),
+        objectives,
         front: members,
         full: FullNetwork {
             summary: full.summary,

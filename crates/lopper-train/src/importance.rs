@@ -4,8 +4,9 @@
 //! Framework for Transformers", 2022: the empirical Fisher, the mean squared gradient of each
 //! head's and unit's mask).
 
-use lopper_model::{Batch, HeadKind, Masks, ModelError, SuperNet};
+use lopper_model::{Batch, Masks, ModelError, SuperNet};
 
+use crate::trainer::task_logits;
 use crate::{Result, Targets, TrainError, task_loss};
 
 /// Per-layer gradient statistics of every head and FFN unit mask, accumulated over batches.
@@ -51,18 +52,7 @@ pub fn mask_gradients(
     for (batch, targets) in batches {
         let masks = Masks::from_values(heads, units, net.device(), true);
         let out = net.forward_with_masks(batch, &masks)?;
-        let logits = out.logits.ok_or_else(|| {
-            TrainError::Settings(
-                "the model has no task head: load it with a classification head".into(),
-            )
-        })?;
-        let logits = match net.config().head {
-            HeadKind::MultipleChoice => {
-                let [rows, _] = logits.dims();
-                logits.reshape([rows / num_choices.max(1), num_choices.max(1)])
-            }
-            _ => logits,
-        };
+        let logits = task_logits(out, net.config().head, num_choices)?;
         let grads = task_loss(logits, targets).backward();
         let add = |ts: &[burn::tensor::Tensor<1>],
                    abs: &mut [Vec<f64>],

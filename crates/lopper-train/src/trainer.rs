@@ -6,7 +6,7 @@ use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 use lopper_core::{SearchSpace, SeededRng, seeded_rng};
-use lopper_model::{Batch, EncoderWeights, HeadKind, Mode, Network, SuperNet};
+use lopper_model::{Batch, EncoderOutput, EncoderWeights, HeadKind, Mode, Network, SuperNet};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -278,13 +278,26 @@ pub(crate) fn logits(
     num_choices: usize,
     mode: Mode,
 ) -> Result<Tensor<2>> {
-    let out = net.forward(batch, subnet, mode)?;
+    task_logits(
+        net.forward(batch, subnet, mode)?,
+        net.config().head,
+        num_choices,
+    )
+}
+
+/// The task head's logits of a forward pass, `[batch, classes]`; a multiple-choice head's
+/// one score per choice regrouped as `[examples, choices]`.
+pub(crate) fn task_logits(
+    out: EncoderOutput,
+    head: HeadKind,
+    num_choices: usize,
+) -> Result<Tensor<2>> {
     let logits = out.logits.ok_or_else(|| {
         TrainError::Settings(
             "the model has no task head: load it with a classification head".into(),
         )
     })?;
-    Ok(match net.config().head {
+    Ok(match head {
         HeadKind::MultipleChoice => {
             let [rows, _] = logits.dims();
             logits.reshape([rows / num_choices.max(1), num_choices.max(1)])

@@ -4,29 +4,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use burn::module::Param;
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use common::config;
 use lopper_core::seeded_rng;
-use lopper_model::{Batch, EncoderConfig, Family, HeadKind, Masks, SuperNet};
+use lopper_model::{Batch, EncoderConfig, Masks, SuperNet};
 use lopper_train::{Targets, mask_gradients, task_loss};
 use rand::RngExt;
-
-fn config() -> EncoderConfig {
-    EncoderConfig {
-        family: Family::Bert,
-        vocab_size: 60,
-        hidden_size: 16,
-        num_layers: 2,
-        num_heads: 4,
-        intermediate_size: 24,
-        max_positions: 70,
-        type_vocab_size: 2,
-        layer_norm_eps: 1e-12,
-        pad_token_id: 0,
-        head: HeadKind::SequenceClassification,
-        num_labels: 3,
-    }
-}
 
 fn batch(c: &EncoderConfig, device: &Device, seed: u64) -> (Batch, Targets) {
     let mut rng = seeded_rng(seed);

@@ -3,31 +3,17 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use common::config;
 use lopper_core::{SearchSpace, seeded_rng};
-use lopper_model::{Batch, EncoderConfig, Family, HeadKind, Mode, SuperNet};
+use lopper_model::{Batch, EncoderConfig, HeadKind, Mode, SuperNet};
 use lopper_space::{SpaceConfig, SpaceKind};
 use lopper_train::{
     Role, STRATEGIES, StrategyConfig, Targets, TrainConfig, Trainer, distillation_loss,
     strategy_by_name, subnet_loss,
 };
-
-fn config() -> EncoderConfig {
-    EncoderConfig {
-        family: Family::Bert,
-        vocab_size: 60,
-        hidden_size: 16,
-        num_layers: 2,
-        num_heads: 4,
-        intermediate_size: 24,
-        max_positions: 70,
-        type_vocab_size: 2,
-        layer_norm_eps: 1e-12,
-        pad_token_id: 0,
-        head: HeadKind::SequenceClassification,
-        num_labels: 3,
-    }
-}
 
 fn device() -> Device {
     lopper_model::default_device().autodiff()
