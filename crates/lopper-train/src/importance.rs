@@ -20,6 +20,11 @@ pub struct MaskGradients {
     pub units_abs: Vec<Vec<f64>>,
     /// `units[l][u]`: the mean over batches of `(∂L/∂m)²`.
     pub units_sq: Vec<Vec<f64>>,
+    /// `head_batches[l][b][h]`: the gradient of batch `b` (what Kwon et al.'s mask
+    /// rearrangement correlates).
+    pub head_batches: Vec<Vec<Vec<f64>>>,
+    /// `unit_batches[l][b][u]`: the gradient of batch `b`.
+    pub unit_batches: Vec<Vec<Vec<f64>>>,
     /// How many batches were seen.
     pub batches: usize,
 }
@@ -47,6 +52,8 @@ pub fn mask_gradients(
         heads_sq: zeros(heads),
         units_abs: zeros(units),
         units_sq: zeros(units),
+        head_batches: vec![Vec::with_capacity(batches.len()); heads.len()],
+        unit_batches: vec![Vec::with_capacity(batches.len()); units.len()],
         batches: batches.len(),
     };
     for (batch, targets) in batches {
@@ -56,7 +63,8 @@ pub fn mask_gradients(
         let grads = task_loss(logits, targets).backward();
         let add = |ts: &[burn::tensor::Tensor<1>],
                    abs: &mut [Vec<f64>],
-                   sq: &mut [Vec<f64>]|
+                   sq: &mut [Vec<f64>],
+                   per_batch: &mut [Vec<Vec<f64>>]|
          -> Result<()> {
             for (l, t) in ts.iter().enumerate() {
                 let grad = t.grad(&grads).ok_or_else(|| {
@@ -78,11 +86,22 @@ pub fn mask_gradients(
                     abs[l][i] += v.abs();
                     sq[l][i] += v * v;
                 }
+                per_batch[l].push(values.iter().map(|&v| f64::from(v)).collect());
             }
             Ok(())
         };
-        add(&masks.heads, &mut g.heads_abs, &mut g.heads_sq)?;
-        add(&masks.units, &mut g.units_abs, &mut g.units_sq)?;
+        add(
+            &masks.heads,
+            &mut g.heads_abs,
+            &mut g.heads_sq,
+            &mut g.head_batches,
+        )?;
+        add(
+            &masks.units,
+            &mut g.units_abs,
+            &mut g.units_sq,
+            &mut g.unit_batches,
+        )?;
     }
     let n = batches.len() as f64;
     for m in [

@@ -22,6 +22,7 @@ mod error;
 mod fit;
 mod importance;
 mod loss;
+mod rfp;
 mod schedule;
 mod score;
 mod strategy;
@@ -34,6 +35,10 @@ pub use fit::{
 };
 pub use importance::{MaskGradients, mask_gradients, prune_heads_iteratively};
 pub use loss::{Targets, distillation_loss, task_loss};
+pub use rfp::{
+    Block, Constraint, CostModel, KeepMasks, SkippedBlock, TuneSettings, Tuning, correlated_loss,
+    fold_scales, rearrange, search_masks, solve_damped, tune_masks,
+};
 pub use schedule::LinearSchedule;
 pub use score::{Scorer, model_batch};
 pub use strategy::{
