@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use lopper::pipeline::{HeadPruningSpec, SearchDir, TrainDir};
+use lopper::pipeline::{
+    FrontFile, HeadPruningSpec, PruningInput, PruningMethod, RfpSpec, SearchDir, TrainDir,
+};
 
 use crate::progress::Bars;
 
@@ -13,23 +15,27 @@ pub enum BaselineCommand {
     /// HP: Michel et al.'s head pruning of a fine-tuned checkpoint (a `standard` training
     /// run): head importance from gradients of the loss w.r.t. head masks, the least important
     /// share of the remaining heads masked step by step, no retraining; every step a member.
-    Hp(Box<HpArgs>),
+    Hp(Box<FineTunedArgs<HeadPruningSpec>>),
+    /// RFP: Kwon et al.'s retraining-free pruning of a fine-tuned checkpoint (a `standard`
+    /// training run): Fisher importance of heads and units, mask search under a parameter or
+    /// MAC budget, mask rearrangement, least-squares mask tuning; one member per budget.
+    Rfp(Box<FineTunedArgs<RfpSpec>>),
 }
 
-/// Flags of `lopper baseline hp`.
+/// Flags of a baseline that prunes a fine-tuned network.
 #[derive(clap::Args, Debug)]
-pub struct HpArgs {
+pub struct FineTunedArgs<S: clap::Args> {
     /// The folder of a `lopper train` run (a `standard` fine-tuning): its task, data, split
     /// and checkpoint are used.
     #[arg(long, value_name = "DIR")]
     pub train_run: PathBuf,
     #[command(flatten)]
-    pub spec: HeadPruningSpec,
+    pub spec: S,
     /// Output folder: front.json and front.csv in the format of `lopper search`, which
-    /// `lopper select`, `export` and `eval` take.
+    /// `lopper select`, `export` and `eval` take. Running again resumes it.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// No progress messages.
+    /// No progress bars or messages.
     #[arg(long)]
     pub quiet: bool,
 }
@@ -37,18 +43,28 @@ pub struct HpArgs {
 /// Runs `lopper baseline …`.
 pub fn run(command: &BaselineCommand) -> Result<()> {
     match command {
-        BaselineCommand::Hp(args) => {
-            let dir = SearchDir::new(&args.out);
-            let front = lopper::pipeline::head_pruning(
-                &args.spec,
-                &TrainDir::new(&args.train_run),
-                &dir,
-                &Bars { show: !args.quiet },
-            )?;
-            println!("front of {} (one member per step):", front.front.len());
-            print!("{}", lopper::pipeline::front_csv(&front)?);
-            println!("written: {}", dir.path().display());
-            Ok(())
-        }
+        BaselineCommand::Hp(args) => fine_tuned(&args.spec, args, "one member per step"),
+        BaselineCommand::Rfp(args) => fine_tuned(&args.spec, args, "one member per budget"),
     }
+}
+
+fn fine_tuned<S: clap::Args>(
+    method: &dyn PruningMethod,
+    args: &FineTunedArgs<S>,
+    what: &str,
+) -> Result<()> {
+    let dir = SearchDir::new(&args.out);
+    let input = PruningInput {
+        fine_tuned: Some(TrainDir::new(&args.train_run)),
+        train: None,
+    };
+    let front = method.prune(&input, &dir, &Bars::new(!args.quiet))?;
+    print(&front, what, &dir)
+}
+
+fn print(front: &FrontFile, what: &str, dir: &SearchDir) -> Result<()> {
+    println!("front of {} ({what}):", front.front.len());
+    print!("{}", lopper::pipeline::front_csv(front)?);
+    println!("written: {}", dir.path().display());
+    Ok(())
 }

@@ -10,9 +10,10 @@ use lopper::space::subnet_from_spec;
 /// Flags of `lopper eval`.
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
-    /// The model: a checkpoint (runs/x/best), an exported model, or a hub id.
+    /// The model: a checkpoint (runs/x/best), an exported model, or a hub id. Optional when
+    /// --subnet is a front member that names its own checkpoint.
     #[arg(long)]
-    pub model: String,
+    pub model: Option<String>,
     /// Score this sub-network of the model (as for `lopper export`); default: the whole model.
     #[arg(long, value_name = "SPEC")]
     pub subnet: Option<String>,
@@ -27,15 +28,21 @@ pub struct EvalArgs {
 
 /// Runs `lopper eval`.
 pub fn run(args: &EvalArgs) -> Result<()> {
-    let subnet = match &args.subnet {
+    let (model, subnet) = match &args.subnet {
         Some(s) => {
-            let dir = resolve_model(&args.model, None)?;
+            let model = crate::export::model_of(args.model.as_deref(), s)?;
+            let dir = resolve_model(&model, None)?;
             let arch = EncoderConfig::from_file(&dir.join("config.json"))?.arch();
-            Some(subnet_from_spec(s, arch).context("--subnet")?)
+            (model, Some(subnet_from_spec(s, arch).context("--subnet")?))
         }
-        None => None,
+        None => match &args.model {
+            Some(m) => (m.clone(), None),
+            None => {
+                anyhow::bail!("--model is needed (or a --subnet member with its own checkpoint)")
+            }
+        },
     };
-    let record = lopper::pipeline::evaluate(&args.model, subnet.as_ref(), &args.data, &args.spec)?;
+    let record = lopper::pipeline::evaluate(&model, subnet.as_ref(), &args.data, &args.spec)?;
     print(&record);
     if let Some(out) = &args.out {
         record.write(out)?;

@@ -4,15 +4,17 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use lopper::model::{EncoderConfig, resolve_model};
-use lopper::pipeline::Exported;
+use lopper::pipeline::{Exported, FrontMember};
 use lopper::space::subnet_from_spec;
 
 /// Flags of `lopper export`.
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {
     /// The (trained) model: a folder in the Hugging Face layout, e.g. runs/rte-full/best.
+    /// Optional when --subnet is a front member that names its own checkpoint (a member of
+    /// RFP, LD or S-NAS).
     #[arg(long)]
-    pub model: String,
+    pub model: Option<String>,
     /// The sub-network: `SPACE:c1,c2,…` (e.g. small:4,6,768), `@selected.json` (what `lopper
     /// select` prints, or a sub-network as JSON) or `full`.
     #[arg(long, value_name = "SPEC")]
@@ -25,12 +27,42 @@ pub struct ExportArgs {
 
 /// Runs `lopper export`.
 pub fn run(args: &ExportArgs) -> Result<()> {
-    let dir = resolve_model(&args.model, None)?;
+    let model = model_of(args.model.as_deref(), &args.subnet)?;
+    let dir = resolve_model(&model, None)?;
     let arch = EncoderConfig::from_file(&dir.join("config.json"))?.arch();
     let subnet = subnet_from_spec(&args.subnet, arch).context("--subnet")?;
-    let exported = lopper::pipeline::export(&args.model, &subnet, &args.out)?;
+    let exported = lopper::pipeline::export(&model, &subnet, &args.out)?;
     print(&exported);
     Ok(())
+}
+
+/// The model a sub-network is cut from: the member's own checkpoint when `spec` is
+/// `@member.json` of a front whose member names one, else `--model`.
+pub fn model_of(model: Option<&str>, spec: &str) -> Result<String> {
+    let own = match spec.strip_prefix('@') {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("--subnet {spec}"))?;
+            serde_json::from_str::<FrontMember>(&text)
+                .ok()
+                .and_then(|m| m.model)
+        }
+        None => None,
+    };
+    match (own, model) {
+        (Some(own), _) => {
+            if let Some(given) = model.filter(|m| std::path::Path::new(m) != own) {
+                eprintln!(
+                    "lopper: the member's weights are its own: {} (not {given})",
+                    own.display()
+                );
+            }
+            Ok(own.display().to_string())
+        }
+        (None, Some(m)) => Ok(m.to_string()),
+        (None, None) => anyhow::bail!(
+            "--model is needed: the sub-network {spec} names no checkpoint of its own"
+        ),
+    }
 }
 
 /// What an export prints.

@@ -40,7 +40,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let outcome = pipeline.run(&Bars { show: !args.quiet })?;
+    let outcome = pipeline.run(&Bars::new(!args.quiet))?;
     match outcome.report {
         Ok((md, html)) => println!("report: {} and {}", md.display(), html.display()),
         Err(e) => eprintln!("lopper: warning: no report: {e}"),

@@ -13,10 +13,22 @@ use lopper::search::{Observer, Progress};
 use lopper::train::{FitObserver, StepRecord, ValidationRecord};
 
 /// Bars and messages, or none but the results and errors (`--quiet`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Default)]
 pub struct Bars {
     /// Whether to draw bars and messages.
     pub show: bool,
+    /// The bar of [`Observers::progress`] now drawn, with its label.
+    work: std::sync::Mutex<Option<(String, ProgressBar)>>,
+}
+
+impl Bars {
+    /// Bars when `show`, else none.
+    pub fn new(show: bool) -> Self {
+        Self {
+            show,
+            work: std::sync::Mutex::new(None),
+        }
+    }
 }
 
 impl Observers for Bars {
@@ -33,6 +45,31 @@ impl Observers for Bars {
     fn message(&self, text: &str) {
         if self.show {
             eprintln!("lopper: {text}");
+        }
+    }
+
+    fn progress(&self, label: &str, done: usize, total: usize) {
+        if !self.show {
+            return;
+        }
+        let mut work = self.work.lock().unwrap_or_else(|p| p.into_inner());
+        if work.as_ref().is_none_or(|(l, _)| l != label) {
+            if let Some((_, old)) = work.take() {
+                old.finish();
+            }
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(style(
+                "{prefix:.bold} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len}  ETA {eta}",
+            ));
+            bar.set_prefix(label.to_string());
+            *work = Some((label.to_string(), bar));
+        }
+        if let Some((_, bar)) = work.as_ref() {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            if done >= total {
+                bar.finish();
+            }
         }
     }
 

@@ -41,7 +41,7 @@ pub fn run(args: &SearchArgs) -> Result<()> {
         &spec,
         &TrainDir::new(&args.train_run),
         &dir,
-        &Bars { show: !args.quiet },
+        &Bars::new(!args.quiet),
     )?;
     print(&outcome, dir.path())
 }

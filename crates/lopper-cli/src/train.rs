@@ -25,7 +25,7 @@ pub struct TrainArgs {
 /// Runs `lopper train`.
 pub fn run(args: &TrainArgs) -> Result<()> {
     let dir = TrainDir::new(&args.out);
-    let outcome = lopper::pipeline::train(&args.spec, &dir, &Bars { show: !args.quiet })?;
+    let outcome = lopper::pipeline::train(&args.spec, &dir, &Bars::new(!args.quiet))?;
     print(&outcome, dir.path());
     Ok(())
 }

@@ -127,6 +127,14 @@ pub enum PipelineError {
         /// The tensors that were initialised instead.
         missing: String,
     },
+    /// A pruning method's settings that do not parse.
+    #[error("settings of the pruning method `{method}`: {source}")]
+    MethodSettings {
+        /// The method.
+        method: &'static str,
+        /// Why (the key and what was expected).
+        source: Box<toml::de::Error>,
+    },
     /// A sub-network of an exported model.
     #[error("{} is an exported model; it runs whole (no sub-network)", dir.display())]
     Exported {

@@ -12,6 +12,7 @@
 //! | select | [`select`] | a [`FrontFile`], a [`Budget`] | a [`FrontMember`] | — |
 //! | export | [`export()`] | a model, a [`Subnet`](lopper_core::Subnet) | [`Exported`] | a model folder |
 //! | evaluate | [`evaluate`] | a model, a [`DataSpec`], an [`EvalSpec`] | an [`EvalRecord`] | — |
+//! | a baseline | a [`PruningMethod`] (by name: [`build_pruning_method`]) | a [`PruningInput`] | a [`FrontFile`] | a [`SearchDir`] |
 //!
 //! Progress goes to [`Observers`] the caller installs ([`Silent`] for none).
 
@@ -29,7 +30,11 @@ mod search;
 mod select;
 mod train;
 
-pub use baseline::{BaselineRecord, HeadPruningSpec, head_pruning};
+pub use baseline::{
+    BaselineRecord, BaselineSettings, ConstraintKind, HeadPruningSpec, PruningInput, PruningMethod,
+    PruningPlugin, RfpBudget, RfpSpec, RfpStage, RfpStepKind, RfpTrace, WsNas,
+    build_pruning_method, head_pruning, parse_method_settings, pruning_methods, rfp,
+};
 pub use data::DataSpec;
 pub use embed::Embedder;
 pub use error::{PipelineError, Result};

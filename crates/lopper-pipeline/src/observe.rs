@@ -20,6 +20,9 @@ pub trait Observers {
     }
     /// A line of what is going on (what is loaded, trained, searched).
     fn message(&self, _text: &str) {}
+    /// `done` of `total` pieces of the work labelled `label` are done (a progress bar's
+    /// position; the bar ends when `done` reaches `total`).
+    fn progress(&self, _label: &str, _done: usize, _total: usize) {}
     /// A pipeline stage starts (`skipped`: its output at `output` exists).
     fn stage(&self, _stage: Stage, _output: &Path, _skipped: bool) {}
     /// Training finished.

@@ -291,7 +291,7 @@ impl Pipeline {
         let selected = FrontMember::read(&l.selected())?;
         if todo(Stage::Export) {
             let best = train_dir.checkpoint(self.config.search.checkpoint);
-            let model = best.display().to_string();
+            let model = selected.model_or(&best.display().to_string());
             let exported = crate::export(&model, &selected.subnet, &l.export())?;
             observers.exported(&exported);
         }

@@ -229,9 +229,25 @@ pub struct FrontMember {
     /// What the objectives logged (parameter counts, latency spread, metrics).
     #[serde(default)]
     pub info: serde_json::Value,
+    /// The checkpoint (an absolute folder, full size) that holds this member's own weights,
+    /// when a method changed them (RFP's folded scale factors, LD's and S-NAS's fine-tuning):
+    /// its sub-network is cut from there. Absent: from the network the front was made of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<std::path::PathBuf>,
 }
 
 impl Record for FrontMember {}
+
+impl FrontMember {
+    /// The model this member is cut from: its own checkpoint, or `base` (the network the
+    /// front was made of).
+    pub fn model_or(&self, base: &str) -> String {
+        match &self.model {
+            Some(m) => m.display().to_string(),
+            None => base.to_string(),
+        }
+    }
+}
 
 /// The unpruned network's values, beside a front.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -490,6 +506,7 @@ mod tests {
                 values: vec![0.2, 1.0],
                 test_error: None,
                 info: serde_json::Value::Null,
+                model: None,
             }],
             full: FullNetwork {
                 summary: full.to_string(),

@@ -271,6 +271,7 @@ pub fn search(
             test_error: measure_test(&subnet)?,
             info: r.info.clone(),
             subnet,
+            model: None,
         });
     }
     // The unpruned network, the baseline of a selection by error increase: from the trials

@@ -1,11 +1,11 @@
-//! Head pruning (HP) on the tiny real budget the pipeline test uses: a front in the search's
+//! Head pruning (HP) and retraining-free pruning (RFP) on the tiny real budget the pipeline test uses: a front in the search's
 //! format, nested steps, members that select, export and evaluate to their recorded figures.
 
 #![allow(clippy::unwrap_used)]
 
 use lopper_pipeline::{
-    Budget, Checkpoint, DataSpec, EvalSpec, FrontFile, HeadPruningSpec, Record, SearchDir, Silent,
-    TrainDir, TrainSpec,
+    Budget, Checkpoint, DataSpec, EvalSpec, FrontFile, HeadPruningSpec, Record, RfpSpec,
+    RfpStepKind, RfpTrace, SearchDir, Silent, TrainDir, TrainSpec,
 };
 use lopper_train::StrategyKind;
 
@@ -68,8 +68,10 @@ fn head_pruning_writes_a_nested_front_that_exports_and_evaluates() {
     assert!(dir.front_csv().is_file());
     // What made it is recorded, the sample's seed included.
     let made = lopper_pipeline::BaselineRecord::read(&dir.baseline()).unwrap();
-    assert_eq!(made.method, "hp");
-    assert_eq!(made.hp, spec);
+    assert_eq!(
+        made.settings,
+        lopper_pipeline::BaselineSettings::Hp(spec.clone())
+    );
     assert!(made.train_run.is_absolute());
     let budget = Budget {
         max_params: Some(0.9),
@@ -112,4 +114,133 @@ fn head_pruning_writes_a_nested_front_that_exports_and_evaluates() {
     };
     let err = lopper_pipeline::head_pruning(&bad, &run, &dir, &Silent).unwrap_err();
     assert!(err.to_string().contains("fraction"), "{err}");
+}
+
+#[test]
+fn rfp_writes_a_front_within_its_budgets_that_exports_and_evaluates() {
+    let model = lopper_testkit::assets::minilm().unwrap();
+    let data = lopper_testkit::assets::movie_reviews().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let data = DataSpec::new("movie-reviews".parse().unwrap(), data);
+    let mut train = TrainSpec::new(data.clone(), model.display().to_string());
+    train.strategy = StrategyKind::Standard;
+    train.train_limit = Some(16);
+    train.validation_limit = Some(24);
+    train.test_limit = Some(40);
+    train.epochs = 1;
+    train.batch_size = 8;
+    train.lr = 1e-4;
+    train.max_len = 32;
+    let run = TrainDir::new(out.path().join("train"));
+    lopper_pipeline::train(&train, &run, &Silent).unwrap();
+
+    // MiniLM's embeddings are over half its parameters: 0.5 is below what no mask removes.
+    let spec = RfpSpec {
+        budgets: vec![0.95, 0.8, 0.5],
+        sample: 16,
+        batch_size: 8,
+        ..RfpSpec::default()
+    };
+    let dir = SearchDir::new(out.path().join("rfp"));
+    let front = lopper_pipeline::rfp(&spec, &run, &dir, &Silent).unwrap();
+    assert_eq!(front.front.len(), 2, "one member per feasible budget");
+    let trace = RfpTrace::read(&dir.path().join("rfp.json")).unwrap();
+    assert_eq!(trace.budgets.len(), 3);
+    assert!(trace.budgets[2].stages.is_empty() && trace.budgets[2].model.is_none());
+    for m in &front.front {
+        let b = m.info["budget"].as_f64().unwrap();
+        assert!(
+            m.values[1] <= b + 1e-12,
+            "params {} over budget {b}",
+            m.values[1]
+        );
+        let steps: Vec<RfpStepKind> = trace
+            .budgets
+            .iter()
+            .find(|t| t.fraction == b)
+            .unwrap()
+            .stages
+            .iter()
+            .map(|s| s.step)
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                RfpStepKind::Search,
+                RfpStepKind::Rearrange,
+                RfpStepKind::Tune
+            ]
+        );
+        // The member's weights are its own (the tuned scales folded in): it exports from its
+        // checkpoint and evaluates to the recorded test error.
+        let own = m.model.clone().unwrap();
+        assert!(own.join("config.json").is_file());
+        let exported = lopper_pipeline::export(
+            &m.model_or("unused"),
+            &m.subnet,
+            &out.path().join(format!("export-{b}")),
+        )
+        .unwrap();
+        let eval = EvalSpec {
+            max_len: train.max_len,
+            limit: Some(40),
+            latency: lopper_prune::LatencySettings {
+                batch_size: 1,
+                seq_len: 16,
+                warmup: 0,
+                repetitions: 1,
+                threads: None,
+            },
+            ..EvalSpec::default()
+        };
+        let figures =
+            lopper_pipeline::evaluate(&exported.dir.display().to_string(), None, &data, &eval)
+                .unwrap();
+        let recorded = m.test_error.unwrap();
+        assert!(
+            (1.0 - figures.score - recorded).abs() < 1e-9,
+            "exported {} vs recorded error {recorded}",
+            figures.score
+        );
+    }
+    // A rerun resumes: the budgets are not pruned again, the front is the same.
+    let again = lopper_pipeline::rfp(&spec, &run, &dir, &Silent).unwrap();
+    assert_eq!(again, front);
+    assert_eq!(RfpTrace::read(&dir.path().join("rfp.json")).unwrap(), trace);
+    // Other settings in the same folder are refused; bad settings are one clear error.
+    let other = RfpSpec {
+        seed: 1,
+        ..spec.clone()
+    };
+    assert!(lopper_pipeline::rfp(&other, &run, &dir, &Silent).is_err());
+    let bad = RfpSpec {
+        budgets: vec![1.5],
+        ..spec
+    };
+    let err = lopper_pipeline::rfp(&bad, &run, &dir, &Silent).unwrap_err();
+    assert!(err.to_string().contains("budgets"), "{err}");
+
+    // Under a MAC constraint, every budget's cost stays within it.
+    let macs = RfpSpec {
+        constraint: lopper_pipeline::ConstraintKind::Macs,
+        budgets: vec![0.6],
+        sample: 16,
+        batch_size: 8,
+        tune: false,
+        ..RfpSpec::default()
+    };
+    let dir = SearchDir::new(out.path().join("rfp-macs"));
+    let front = lopper_pipeline::rfp(&macs, &run, &dir, &Silent).unwrap();
+    assert_eq!(front.front.len(), 1);
+    assert!(
+        front.front[0].model.is_none(),
+        "untuned: the fine-tuned weights"
+    );
+    let trace = RfpTrace::read(&dir.path().join("rfp.json")).unwrap();
+    let last = trace.budgets[0].stages.last().unwrap();
+    assert!(last.cost_fraction <= 0.6 + 1e-12 && last.cost_fraction > 0.5);
+    assert!(matches!(
+        trace.constraint,
+        lopper_train::Constraint::Macs { seq_len } if seq_len > 0 && seq_len <= 32
+    ));
 }

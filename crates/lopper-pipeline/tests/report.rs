@@ -55,6 +55,7 @@ fn search_folder(dir: &SearchDir) -> FrontFile {
         values: vec![e, p],
         test_error: Some(e + 0.05),
         info: serde_json::Value::Null,
+        model: None,
     };
     let front = FrontFile {
         objectives: vec![

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 
 use lopper_core::{Objective, SearchSpace, Subnet, Trial};
-use lopper_model::SuperNet;
+use lopper_model::{Network, SuperNet};
 use lopper_search::{EvalContext, Evaluator, Measurement, SearchError};
 
 use crate::SubnetObjective;
@@ -46,28 +46,50 @@ impl<'a> SubnetEvaluator<'a> {
 
     /// Measures `subnet` directly (no cache).
     pub fn measure(&self, subnet: &Subnet) -> crate::Result<Measurement> {
-        let mut values = Vec::with_capacity(self.objectives.len());
-        let mut info = serde_json::Map::new();
-        info.insert("subnet".into(), subnet.to_string().into());
-        info.insert("heads".into(), subnet.total_heads().into());
-        info.insert("units".into(), subnet.total_units().into());
-        info.insert("layers".into(), subnet.num_kept_layers().into());
-        for o in &self.objectives {
+        measure_each(&self.objectives, subnet, |o| {
             // A timing runs alone; everything else may run side by side.
-            let v = if o.exclusive() {
+            if o.exclusive() {
                 let _alone = self.gate.write().unwrap_or_else(|p| p.into_inner());
-                o.measure(self.net, subnet)?
+                o.measure(self.net, subnet)
             } else {
                 let _shared = self.gate.read().unwrap_or_else(|p| p.into_inner());
-                o.measure(self.net, subnet)?
-            };
-            values.push(v.value);
-            if let serde_json::Value::Object(m) = v.info {
-                info.extend(m);
+                o.measure(self.net, subnet)
             }
-        }
-        Ok(Measurement::new(values).with_info(serde_json::Value::Object(info)))
+        })
     }
+}
+
+/// Measures `subnet` of `net` on `objectives` as a search's evaluator measures a trial: the
+/// values, and the information its trial log keeps (the sub-network, its counts, what each
+/// objective logged). For networks that no search evaluates, e.g. a baseline's member with
+/// weights of its own.
+pub fn measure_subnet(
+    objectives: &[Box<dyn SubnetObjective>],
+    net: &dyn Network,
+    subnet: &Subnet,
+) -> crate::Result<Measurement> {
+    measure_each(objectives, subnet, |o| o.measure(net, subnet))
+}
+
+fn measure_each(
+    objectives: &[Box<dyn SubnetObjective>],
+    subnet: &Subnet,
+    mut run: impl FnMut(&dyn SubnetObjective) -> crate::Result<crate::Value>,
+) -> crate::Result<Measurement> {
+    let mut values = Vec::with_capacity(objectives.len());
+    let mut info = serde_json::Map::new();
+    info.insert("subnet".into(), subnet.to_string().into());
+    info.insert("heads".into(), subnet.total_heads().into());
+    info.insert("units".into(), subnet.total_units().into());
+    info.insert("layers".into(), subnet.num_kept_layers().into());
+    for o in objectives {
+        let v = run(o.as_ref())?;
+        values.push(v.value);
+        if let serde_json::Value::Object(m) = v.info {
+            info.extend(m);
+        }
+    }
+    Ok(Measurement::new(values).with_info(serde_json::Value::Object(info)))
 }
 
 impl Evaluator for SubnetEvaluator<'_> {

@@ -16,7 +16,7 @@ mod evaluator;
 pub mod objective;
 
 pub use error::{PruneError, Result};
-pub use evaluator::SubnetEvaluator;
+pub use evaluator::{SubnetEvaluator, measure_subnet};
 pub use objective::{
     LatencySettings, ObjectiveContext, ObjectivePlugin, ObjectiveSpec, SubnetObjective, Value,
     objective_plugins,

@@ -1,22 +1,16 @@
-//! Baselines of Klein et al.'s comparison that prune a fine-tuned model without the
-//! weight-sharing search, each writing a front in the format `lopper search` writes, so that
-//! select, export, eval and the report take it unchanged. Here: HP, head pruning (Michel et
-//! al., "Are Sixteen Heads Really Better than One?", 2019).
+//! HP, head pruning (Michel et al., "Are Sixteen Heads Really Better than One?", 2019), of a
+//! fine-tuned network, without retraining.
 
-use lopper_core::{LayerKeep, Subnet, seeded_rng};
-use lopper_data::{EncodedDataset, TextTokenizer};
-use lopper_model::SuperNet;
-use lopper_prune::{ObjectiveSpec, SubnetEvaluator};
-use lopper_search::Evaluator;
+use lopper_core::{LayerKeep, Subnet};
 use lopper_train::{model_batch, prune_heads_iteratively};
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::data::read_splits;
-use crate::records::{FrontFile, FrontMember, FullNetwork, Record};
-use crate::search::{
-    d_eval_batch_size, read_train_run, test_error_objective, validation_context, write_front_csv,
+use super::{
+    BaselineRecord, BaselineSettings, FineTunedRun, PruningInput, PruningMethod, PruningPlugin,
+    parse_method_settings, write_baseline_front,
 };
+use crate::records::{FrontFile, FullNetwork};
+use crate::search::d_eval_batch_size;
 use crate::{Checkpoint, Observers, PipelineError, Result, SearchDir, TrainDir};
 
 fn d_fraction() -> f64 {
@@ -73,21 +67,6 @@ impl Default for HeadPruningSpec {
     }
 }
 
-/// `baseline.json`: which baseline made a front, from which training run, with which settings
-/// (the sample's seed among them).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BaselineRecord {
-    /// The method: `hp`.
-    pub method: String,
-    /// The training run it pruned (absolute).
-    pub train_run: std::path::PathBuf,
-    /// Its settings.
-    pub hp: HeadPruningSpec,
-}
-
-impl Record for BaselineRecord {}
-
 /// Michel et al.'s head pruning of the network fine-tuned in `run`, into `dir`: head
 /// importance from the gradients of the loss with respect to head masks on a seeded sample of
 /// training examples, normalised per layer; the least important `fraction` of the remaining
@@ -112,79 +91,41 @@ pub fn head_pruning(
             "at least 1",
         ));
     }
-    let record = read_train_run(run)?;
-    let meta = &record.meta;
-    let checkpoint = run.checkpoint(spec.checkpoint);
-    let splits = read_splits(meta.task, &meta.data, &meta.split.protocol()?)?;
-    let tokenizer = TextTokenizer::from_dir(&checkpoint, meta.max_len)?;
+    let opened = FineTunedRun::open(run, spec.checkpoint)?;
     let plain = lopper_model::default_device();
     let auto = plain.clone().autodiff();
-    let (net, report) = SuperNet::load(&checkpoint, &auto, 0)?;
-    if !report.initialized.is_empty() {
-        return Err(PipelineError::NoTaskHead {
-            dir: checkpoint,
-            missing: report.initialized.join(", "),
-        });
-    }
+    let net = opened.load(&auto)?;
 
     // The importance sample: seeded, from the training split.
-    let mut train = splits.train.clone();
-    train.examples.shuffle(&mut seeded_rng(spec.seed));
-    train.examples.truncate(spec.sample);
-    let encoded = EncodedDataset::new(&train, &tokenizer)?;
+    let encoded = opened.training_sample(spec.sample, spec.seed)?;
     let mut batches = Vec::new();
     for b in encoded.batches(spec.batch_size)? {
         let (batch, targets) = model_batch(&b, net.config(), &auto)?;
         let targets = targets.ok_or_else(|| lopper_train::TrainError::Unlabelled {
-            task: meta.task.to_string(),
+            task: opened.meta.task.to_string(),
             split: "training",
         })?;
         batches.push((batch, targets));
     }
     observers.message(&format!(
         "head pruning {} ({} heads) on {} training examples, {} % of the remaining heads per step",
-        checkpoint.display(),
+        opened.checkpoint.display(),
         net.config().num_layers * net.config().num_heads,
         encoded.len(),
         spec.fraction * 100.0
     ));
+    let total = net.config().num_layers * net.config().num_heads;
     let steps = prune_heads_iteratively(
         &net,
         &batches,
         spec.fraction,
         encoded.num_choices(),
-        &mut |step, left| observers.message(&format!("HP step {step}: {left} heads left")),
+        &mut |_, left| observers.progress("HP: heads removed", total - left, total),
     )?;
 
     // Score every step as the search scores its trials.
     let net = net.valid();
-    let (ctx, _) = validation_context(
-        &splits,
-        meta.split.validation_limit,
-        &tokenizer,
-        meta,
-        net.config(),
-        &plain,
-        spec.eval_batch_size,
-    )?;
-    // The search's own evaluator measures each step (values and the trial log's information).
-    let space = meta.space_config().build(net.arch())?;
-    let evaluator = SubnetEvaluator::new(
-        space.as_ref(),
-        &net,
-        vec![
-            ObjectiveSpec::named("error").build(&ctx)?,
-            ObjectiveSpec::named("params").build(&ctx)?,
-        ],
-    );
-    let test_error = test_error_objective(
-        &splits,
-        meta,
-        &tokenizer,
-        net.config(),
-        &ctx,
-        spec.eval_batch_size,
-    )?;
+    let scoring = opened.scoring(&net, spec.eval_batch_size)?;
     let arch = net.arch();
     let units: Vec<usize> = (0..arch.intermediate_size).collect();
     let mut members = Vec::with_capacity(steps.len());
@@ -199,47 +140,48 @@ pub fn head_pruning(
             })
             .collect();
         let subnet = Subnet::new(&arch, layers)?;
-        let measured = evaluator.measure(&subnet)?;
-        let mut info = match measured.info {
-            serde_json::Value::Object(m) => m,
-            _ => serde_json::Map::new(),
-        };
-        let test = match &test_error {
-            Some(o) => Some(o.measure(&net, &subnet)?.value),
-            None => None,
-        };
-        info.insert("step".into(), i.into());
-        members.push(FrontMember {
-            id: i as u64,
-            point: None,
-            summary: subnet.to_string(),
-            values: measured.values,
-            test_error: test,
-            info: serde_json::Value::Object(info),
-            subnet,
-        });
+        let mut extra = serde_json::Map::new();
+        extra.insert("step".into(), i.into());
+        members.push(scoring.member(&net, i as u64, subnet, extra, None)?);
+        observers.progress("HP: steps scored", i + 1, steps.len());
     }
-    let full = members[0].clone();
-    members.sort_by(|a, b| a.values[0].total_cmp(&b.values[0]).then(a.id.cmp(&b.id)));
-    let objectives = evaluator.objectives();
-    let front = FrontFile {
-        reference_point: Some(vec![1.0; objectives.len()]),
-        objectives,
-        front: members,
-        full: FullNetwork {
-            summary: full.summary,
-            values: full.values,
-            test_error: full.test_error,
-        },
+    let full = FullNetwork {
+        summary: members[0].summary.clone(),
+        values: members[0].values.clone(),
+        test_error: members[0].test_error,
     };
-    std::fs::create_dir_all(dir.path()).map_err(|e| PipelineError::io(dir.path(), e))?;
-    BaselineRecord {
-        method: "hp".into(),
+    let record = BaselineRecord {
         train_run: crate::data::absolute(run.path())?,
-        hp: spec.clone(),
+        settings: BaselineSettings::Hp(spec.clone()),
+    };
+    write_baseline_front(dir, scoring.objectives(), members, full, &record)
+}
+
+impl PruningMethod for HeadPruningSpec {
+    fn name(&self) -> &'static str {
+        "hp"
     }
-    .write(&dir.baseline())?;
-    write_front_csv(&front, &dir.front_csv())?;
-    front.write(&dir.front())?;
-    Ok(front)
+
+    fn prune(
+        &self,
+        input: &PruningInput,
+        dir: &SearchDir,
+        observers: &dyn Observers,
+    ) -> Result<FrontFile> {
+        head_pruning(self, input.fine_tuned("hp")?, dir, observers)
+    }
+}
+
+fn build(settings: &toml::Table) -> Result<Box<dyn PruningMethod>> {
+    Ok(Box::new(parse_method_settings::<HeadPruningSpec>(
+        "hp", settings,
+    )?))
+}
+
+inventory::submit! {
+    PruningPlugin {
+        name: "hp",
+        summary: "Michel et al.'s head pruning of a fine-tuned network, no retraining",
+        build,
+    }
 }

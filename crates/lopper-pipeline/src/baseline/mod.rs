@@ -1,0 +1,353 @@
+//! The pruning methods of Klein et al.'s comparison behind one trait, [`PruningMethod`]: each
+//! turns a task, a model and its own budget into a front in the format `lopper search` writes
+//! (validation error, parameter fraction, test error, the sub-network, and where a method
+//! changed weights, the member's own checkpoint), so that select, export, eval and the report
+//! take it unchanged. Methods register by name ([`PruningPlugin`], through `inventory`, as
+//! optimizers do), so a new one plugs in without touching this crate.
+//!
+//! | name | method | prunes |
+//! |---|---|---|
+//! | `hp` | [`HeadPruningSpec`]: Michel et al. 2019 | a fine-tuned run |
+//! | `rfp` | [`RfpSpec`]: Kwon et al. 2022, retraining-free | a fine-tuned run |
+//! | `ws-nas` | [`WsNas`]: the paper's train + search | the pre-trained model |
+
+mod hp;
+mod rfp;
+
+use std::path::PathBuf;
+
+use lopper_core::{Objective, Subnet, seeded_rng};
+use lopper_data::{EncodedDataset, Splits, TextTokenizer};
+use lopper_model::SuperNet;
+use lopper_prune::{ObjectiveSpec, SubnetObjective, measure_subnet};
+use lopper_train::Scorer;
+use rand::seq::SliceRandom;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+pub use hp::{HeadPruningSpec, head_pruning};
+pub use rfp::{ConstraintKind, RfpBudget, RfpSpec, RfpStage, RfpStepKind, RfpTrace, rfp};
+
+use crate::data::read_splits;
+use crate::records::{FrontFile, FrontMember, FullNetwork, Record, TrainMeta};
+use crate::search::{read_train_run, test_error_objective, validation_context, write_front_csv};
+use crate::{
+    Checkpoint, Observers, PipelineError, Result, SearchDir, SearchSpec, TrainDir, TrainSpec,
+};
+
+/// What a pruning method is given; each takes what it needs and refuses to run without it.
+#[derive(Debug, Clone, Default)]
+pub struct PruningInput {
+    /// A finished `standard` fine-tuning (what HP and RFP prune): its task, data, split and
+    /// checkpoints.
+    pub fine_tuned: Option<TrainDir>,
+    /// The task, its data and split, the pre-trained model and the fine-tuning settings (what
+    /// WS-NAS, LD and S-NAS fine-tune with).
+    pub train: Option<TrainSpec>,
+}
+
+impl PruningInput {
+    /// The fine-tuned run, or the error naming the method that needs one.
+    pub fn fine_tuned(&self, method: &'static str) -> Result<&TrainDir> {
+        self.fine_tuned.as_ref().ok_or(PipelineError::Setting {
+            setting: "fine_tuned",
+            expected: format!(
+                "{method} prunes a fine-tuned network: give a `standard` training run"
+            ),
+        })
+    }
+
+    /// The fine-tuning settings, or the error naming the method that needs them.
+    pub fn train(&self, method: &'static str) -> Result<&TrainSpec> {
+        self.train.as_ref().ok_or(PipelineError::Setting {
+            setting: "train",
+            expected: format!(
+                "{method} fine-tunes the pre-trained model: give its training settings"
+            ),
+        })
+    }
+}
+
+/// A way to prune a model into a front. `prune` writes `front.json` and `front.csv` (and the
+/// method's own trace) into `dir`, resumes what `dir` already holds, and returns the front.
+pub trait PruningMethod: Send + Sync {
+    /// The name it is registered under.
+    fn name(&self) -> &'static str;
+    /// Runs it.
+    fn prune(
+        &self,
+        input: &PruningInput,
+        dir: &SearchDir,
+        observers: &dyn Observers,
+    ) -> Result<FrontFile>;
+}
+
+/// The descriptor a method's crate submits with `inventory::submit!`: its name, one line
+/// saying what it does, and how to build it from its settings (a TOML table, e.g. a pipeline
+/// file's `[baseline]`; empty for the defaults).
+pub struct PruningPlugin {
+    /// The name users select it by.
+    pub name: &'static str,
+    /// One line.
+    pub summary: &'static str,
+    /// Builds it.
+    pub build: fn(&toml::Table) -> Result<Box<dyn PruningMethod>>,
+}
+
+inventory::collect!(PruningPlugin);
+
+/// Every linked pruning method, by name.
+pub fn pruning_methods() -> Vec<&'static PruningPlugin> {
+    let mut all: Vec<_> = inventory::iter::<PruningPlugin>.into_iter().collect();
+    all.sort_by(|a, b| a.name.cmp(b.name));
+    all
+}
+
+/// Builds the method registered as `name` with `settings`.
+pub fn build_pruning_method(name: &str, settings: &toml::Table) -> Result<Box<dyn PruningMethod>> {
+    let all = pruning_methods();
+    let plugin = lopper_core::find_plugin("pruning method", &all, name, |p| p.name)?;
+    (plugin.build)(settings)
+}
+
+/// Parses a method's settings table into its specification (what a [`PruningPlugin`]'s
+/// `build` does): unknown or ill-typed keys are an error naming the method.
+pub fn parse_method_settings<T: DeserializeOwned>(
+    method: &'static str,
+    settings: &toml::Table,
+) -> Result<T> {
+    toml::Value::Table(settings.clone())
+        .try_into()
+        .map_err(|source| PipelineError::MethodSettings {
+            method,
+            source: Box::new(source),
+        })
+}
+
+/// The settings of the built-in baselines, as `baseline.json` records them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "kebab-case")]
+pub enum BaselineSettings {
+    /// Head pruning.
+    Hp(HeadPruningSpec),
+    /// Retraining-free pruning.
+    Rfp(RfpSpec),
+}
+
+/// `baseline.json`: which baseline made a front, from which training run, with which settings
+/// (the sample's seed among them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineRecord {
+    /// The training run it pruned (absolute).
+    pub train_run: PathBuf,
+    /// The method and its settings.
+    pub settings: BaselineSettings,
+}
+
+impl Record for BaselineRecord {}
+
+/// A fine-tuned run opened for pruning: its record, checkpoint, splits and tokenizer.
+pub(crate) struct FineTunedRun {
+    pub(crate) meta: TrainMeta,
+    pub(crate) checkpoint: PathBuf,
+    pub(crate) splits: Splits,
+    pub(crate) tokenizer: TextTokenizer,
+}
+
+impl FineTunedRun {
+    pub(crate) fn open(run: &TrainDir, which: Checkpoint) -> Result<Self> {
+        let record = read_train_run(run)?;
+        let meta = record.meta;
+        let checkpoint = run.checkpoint(which);
+        let splits = read_splits(meta.task, &meta.data, &meta.split.protocol()?)?;
+        let tokenizer = TextTokenizer::from_dir(&checkpoint, meta.max_len)?;
+        Ok(Self {
+            meta,
+            checkpoint,
+            splits,
+            tokenizer,
+        })
+    }
+
+    /// Loads the checkpoint on `device`, refusing one without a trained task head.
+    pub(crate) fn load(&self, device: &burn::tensor::Device) -> Result<SuperNet> {
+        let (net, report) = SuperNet::load(&self.checkpoint, device, 0)?;
+        if !report.initialized.is_empty() {
+            return Err(PipelineError::NoTaskHead {
+                dir: self.checkpoint.clone(),
+                missing: report.initialized.join(", "),
+            });
+        }
+        Ok(net)
+    }
+
+    /// A seeded sample of `n` training examples (all of them when there are fewer), encoded.
+    pub(crate) fn training_sample(&self, n: usize, seed: u64) -> Result<EncodedDataset> {
+        let mut train = self.splits.train.clone();
+        if let Some(limit) = self.meta.split.train_limit {
+            train.examples.truncate(limit);
+        }
+        train.examples.shuffle(&mut seeded_rng(seed));
+        train.examples.truncate(n);
+        Ok(EncodedDataset::new(&train, &self.tokenizer)?)
+    }
+
+    /// How members are scored, as the search scores its trials: validation error and
+    /// parameter fraction, and the test error where the protocol has a test set.
+    pub(crate) fn scoring(&self, net: &SuperNet, batch_size: usize) -> Result<Scoring> {
+        let (ctx, _) = validation_context(
+            &self.splits,
+            self.meta.split.validation_limit,
+            &self.tokenizer,
+            &self.meta,
+            net.config(),
+            net.device(),
+            batch_size,
+        )?;
+        let objectives = vec![
+            ObjectiveSpec::named("error").build(&ctx)?,
+            ObjectiveSpec::named("params").build(&ctx)?,
+        ];
+        let test = test_error_objective(
+            &self.splits,
+            &self.meta,
+            &self.tokenizer,
+            net.config(),
+            &ctx,
+            batch_size,
+        )?;
+        Ok(Scoring { objectives, test })
+    }
+
+    /// A scorer of the test set (cut to the run's test limit), for every metric of the task;
+    /// `None` when the protocol has no test set.
+    pub(crate) fn test_scorer(&self, net: &SuperNet, batch_size: usize) -> Result<Option<Scorer>> {
+        let Some(t) = &self.splits.test else {
+            return Ok(None);
+        };
+        let mut t = t.clone();
+        if let Some(n) = self.meta.split.test_limit {
+            t.examples.truncate(n);
+        }
+        let test = EncodedDataset::new(&t, &self.tokenizer)?;
+        Ok(Some(Scorer::new(
+            &self.meta.task.task(),
+            &test,
+            net.config(),
+            net.device(),
+            batch_size,
+        )?))
+    }
+}
+
+/// The search's objectives and test error, for a baseline's members.
+pub(crate) struct Scoring {
+    objectives: Vec<Box<dyn SubnetObjective>>,
+    test: Option<Box<dyn SubnetObjective>>,
+}
+
+impl Scoring {
+    /// What the front's `objectives` are.
+    pub(crate) fn objectives(&self) -> Vec<Objective> {
+        self.objectives.iter().map(|o| o.objective()).collect()
+    }
+
+    /// `subnet` of `net` measured as a search measures a trial (values and the trial log's
+    /// information, with `extra` merged in), and on the test set.
+    pub(crate) fn member(
+        &self,
+        net: &SuperNet,
+        id: u64,
+        subnet: Subnet,
+        extra: serde_json::Map<String, serde_json::Value>,
+        model: Option<PathBuf>,
+    ) -> Result<FrontMember> {
+        let measured = measure_subnet(&self.objectives, net, &subnet)?;
+        let mut info = match measured.info {
+            serde_json::Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
+        info.extend(extra);
+        let test_error = match &self.test {
+            Some(o) => Some(o.measure(net, &subnet)?.value),
+            None => None,
+        };
+        Ok(FrontMember {
+            id,
+            point: None,
+            summary: subnet.to_string(),
+            values: measured.values,
+            test_error,
+            info: serde_json::Value::Object(info),
+            subnet,
+            model,
+        })
+    }
+}
+
+/// Writes a baseline's front (members by ascending first objective), `front.csv` and
+/// `baseline.json` into `dir`.
+pub(crate) fn write_baseline_front(
+    dir: &SearchDir,
+    objectives: Vec<Objective>,
+    mut members: Vec<FrontMember>,
+    full: FullNetwork,
+    record: &BaselineRecord,
+) -> Result<FrontFile> {
+    members.sort_by(|a, b| a.values[0].total_cmp(&b.values[0]).then(a.id.cmp(&b.id)));
+    let front = FrontFile {
+        reference_point: Some(vec![1.0; objectives.len()]),
+        objectives,
+        front: members,
+        full,
+    };
+    std::fs::create_dir_all(dir.path()).map_err(|e| PipelineError::io(dir.path(), e))?;
+    record.write(&dir.baseline())?;
+    write_front_csv(&front, &dir.front_csv())?;
+    front.write(&dir.front())?;
+    Ok(front)
+}
+
+/// WS-NAS, the paper's own method, reachable as a pruning method: fine-tune the pre-trained
+/// model as a super-network (`dir/supernet`) and search it (`dir` itself holds the search).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct WsNas {
+    /// How to search.
+    #[serde(default)]
+    pub search: Option<SearchSpec>,
+}
+
+impl PruningMethod for WsNas {
+    fn name(&self) -> &'static str {
+        "ws-nas"
+    }
+
+    fn prune(
+        &self,
+        input: &PruningInput,
+        dir: &SearchDir,
+        observers: &dyn Observers,
+    ) -> Result<FrontFile> {
+        let spec = input.train("ws-nas")?;
+        let run = TrainDir::new(dir.path().join("supernet"));
+        crate::train(spec, &run, observers)?;
+        let search = self.search.clone().unwrap_or_default();
+        Ok(crate::search(&search, &run, dir, observers)?.front)
+    }
+}
+
+fn build_ws_nas(settings: &toml::Table) -> Result<Box<dyn PruningMethod>> {
+    Ok(Box::new(parse_method_settings::<WsNas>(
+        "ws-nas", settings,
+    )?))
+}
+
+inventory::submit! {
+    PruningPlugin {
+        name: "ws-nas",
+        summary: "the paper's weight-sharing NAS: fine-tune a super-network, search it",
+        build: build_ws_nas,
+    }
+}
