@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use lopper::pipeline::{
-    FrontFile, HeadPruningSpec, PruningInput, PruningMethod, RfpSpec, SearchDir, TrainDir,
+    FrontFile, HeadPruningSpec, LayerDroppingSpec, PruningInput, PruningMethod, RfpSpec, SearchDir,
+    TrainDir, TrainSpec,
 };
 
 use crate::progress::Bars;
@@ -20,6 +21,30 @@ pub enum BaselineCommand {
     /// training run): Fisher importance of heads and units, mask search under a parameter or
     /// MAC budget, mask rearrangement, least-squares mask tuning; one member per budget.
     Rfp(Box<FineTunedArgs<RfpSpec>>),
+    /// LD: Sajjad et al.'s layer dropping: the top n layers of the pre-trained model dropped
+    /// and the rest fine-tuned on the task (the `lopper train` flags, strategy `standard`),
+    /// one member per n (default 1 … L−1).
+    Ld(Box<PretrainedArgs<LayerDroppingSpec>>),
+}
+
+/// Flags of a baseline that fine-tunes the pre-trained model.
+#[derive(clap::Args, Debug)]
+pub struct PretrainedArgs<S: clap::Args> {
+    #[command(flatten)]
+    pub train: TrainSpec,
+    #[command(flatten)]
+    pub spec: S,
+    /// A finished `standard` fine-tuning of the same model and task, the unpruned network
+    /// beside the front (default: fine-tuned here the same way).
+    #[arg(long, value_name = "DIR")]
+    pub fine_tuned: Option<PathBuf>,
+    /// Output folder: front.json and front.csv in the format of `lopper search`, and each
+    /// member's training run under members/. Running again resumes it.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// No progress bars or messages.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Flags of a baseline that prunes a fine-tuned network.
@@ -45,7 +70,22 @@ pub fn run(command: &BaselineCommand) -> Result<()> {
     match command {
         BaselineCommand::Hp(args) => fine_tuned(&args.spec, args, "one member per step"),
         BaselineCommand::Rfp(args) => fine_tuned(&args.spec, args, "one member per budget"),
+        BaselineCommand::Ld(args) => pretrained(&args.spec, args, "one member per drop"),
     }
+}
+
+fn pretrained<S: clap::Args>(
+    method: &dyn PruningMethod,
+    args: &PretrainedArgs<S>,
+    what: &str,
+) -> Result<()> {
+    let dir = SearchDir::new(&args.out);
+    let input = PruningInput {
+        fine_tuned: args.fine_tuned.as_ref().map(TrainDir::new),
+        train: Some(args.train.clone()),
+    };
+    let front = method.prune(&input, &dir, &Bars::new(!args.quiet))?;
+    print(&front, what, &dir)
 }
 
 fn fine_tuned<S: clap::Args>(

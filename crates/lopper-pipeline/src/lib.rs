@@ -31,9 +31,10 @@ mod select;
 mod train;
 
 pub use baseline::{
-    BaselineRecord, BaselineSettings, ConstraintKind, HeadPruningSpec, PruningInput, PruningMethod,
-    PruningPlugin, RfpBudget, RfpSpec, RfpStage, RfpStepKind, RfpTrace, WsNas,
-    build_pruning_method, head_pruning, parse_method_settings, pruning_methods, rfp,
+    BaselineRecord, BaselineSettings, ConstraintKind, HeadPruningSpec, LayerDroppingSpec,
+    PruningInput, PruningMethod, PruningPlugin, RfpBudget, RfpSpec, RfpStage, RfpStepKind,
+    RfpTrace, WsNas, bottom_layers, build_pruning_method, head_pruning, layer_dropping,
+    parse_method_settings, pruning_methods, rfp,
 };
 pub use data::DataSpec;
 pub use embed::Embedder;
@@ -53,4 +54,4 @@ pub use search::{
     write_hypervolume,
 };
 pub use select::{Budget, select};
-pub use train::{TrainOutcome, TrainSpec, defaults, task_config, train};
+pub use train::{TrainOutcome, TrainSpec, defaults, task_config, train, train_subnet};

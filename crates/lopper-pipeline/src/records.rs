@@ -63,6 +63,10 @@ pub struct TrainMeta {
     /// Rewired on this many training examples, or not rewired.
     #[serde(deserialize_with = "required")]
     pub rewire: Option<usize>,
+    /// The one sub-network fine-tuned ([`train_subnet`](crate::train_subnet): layer dropping,
+    /// standard NAS); absent for a super-network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<lopper_core::Subnet>,
     /// The backend it trained on.
     pub backend: String,
 }
@@ -447,6 +451,7 @@ mod tests {
             },
             max_len: 64,
             rewire: None,
+            subnet: None,
             backend: "flex".into(),
         }
     }

@@ -5,7 +5,7 @@ use std::path::Path;
 use lopper_core::Subnet;
 use lopper_data::{EncodedDataset, ProtocolKind, TaskKind, TextTokenizer};
 use lopper_model::{EncoderConfig, HeadKind, SuperNet, resolve_model};
-use lopper_space::{Sampler, SpaceConfig, SpaceKind};
+use lopper_space::{FixedSpace, Sampler, SpaceConfig, SpaceKind};
 use lopper_train::{Fit, FitConfig, Scorer, StrategyConfig, StrategyKind, TrainConfig};
 use serde::{Deserialize, Serialize};
 
@@ -296,6 +296,38 @@ pub fn task_config(base: EncoderConfig, kind: &TaskKind) -> EncoderConfig {
 /// fine-tunes it (resuming `dir`'s last checkpoint), scores the best checkpoint on the test
 /// set and writes `summary.json` last.
 pub fn train(spec: &TrainSpec, dir: &TrainDir, observers: &dyn Observers) -> Result<TrainOutcome> {
+    train_inner(spec, dir, None, None, observers)
+}
+
+/// Fine-tunes `subnet` alone of the pre-trained model (every other weight unchanged) as
+/// [`train`] fine-tunes a super-network: the `standard` strategy over the space whose one
+/// member is `subnet` (what layer dropping and standard NAS fine-tune). With
+/// `stop_after_epochs`, stops after that many of the spec's epochs, the learning-rate schedule
+/// still planned over all of them, so that running again with more continues the same run
+/// (a scheduler's rungs). `train.json` records the sub-network.
+pub fn train_subnet(
+    spec: &TrainSpec,
+    subnet: &Subnet,
+    dir: &TrainDir,
+    stop_after_epochs: Option<usize>,
+    observers: &dyn Observers,
+) -> Result<TrainOutcome> {
+    if spec.strategy != StrategyKind::Standard {
+        return Err(PipelineError::setting(
+            "strategy",
+            "standard: one sub-network is fine-tuned",
+        ));
+    }
+    train_inner(spec, dir, Some(subnet), stop_after_epochs, observers)
+}
+
+fn train_inner(
+    spec: &TrainSpec,
+    dir: &TrainDir,
+    fixed: Option<&Subnet>,
+    stop_after_epochs: Option<usize>,
+    observers: &dyn Observers,
+) -> Result<TrainOutcome> {
     spec.check()?;
     let data = DataSpec {
         data: absolute(&spec.data)?,
@@ -336,7 +368,10 @@ pub fn train(spec: &TrainSpec, dir: &TrainDir, observers: &dyn Observers) -> Res
         kind: spec.space,
         sampler: spec.sampler,
     };
-    let space = space_config.build(net.arch())?;
+    let space: Box<dyn lopper_core::SearchSpace> = match fixed {
+        Some(subnet) => Box::new(FixedSpace::new(net.arch(), subnet.clone())?),
+        None => space_config.build(net.arch())?,
+    };
     let rewired = if spec.rewire {
         Some(rewire(&mut net, &train_set, spec, dir, observers)?)
     } else {
@@ -363,6 +398,7 @@ pub fn train(spec: &TrainSpec, dir: &TrainDir, observers: &dyn Observers) -> Res
         },
         max_len: spec.max_len,
         rewire: rewired,
+        subnet: fixed.cloned(),
         backend: lopper_model::default_backend().to_string(),
     };
     observers.message(&format!(
@@ -390,6 +426,9 @@ pub fn train(spec: &TrainSpec, dir: &TrainDir, observers: &dyn Observers) -> Res
     .meta(meta);
     if let Some(o) = observers.fit("train") {
         fit = fit.observer(o);
+    }
+    if let Some(epochs) = stop_after_epochs {
+        fit = fit.stop_after(epochs * train_set.len().div_ceil(spec.batch_size));
     }
     let report = fit.run(net)?;
     let record = TrainRecord::read(&dir.record())?;

@@ -72,7 +72,7 @@ fn head_pruning_writes_a_nested_front_that_exports_and_evaluates() {
         made.settings,
         lopper_pipeline::BaselineSettings::Hp(spec.clone())
     );
-    assert!(made.train_run.is_absolute());
+    assert!(made.train_run.unwrap().is_absolute());
     let budget = Budget {
         max_params: Some(0.9),
         ..Budget::default()
@@ -243,4 +243,98 @@ fn rfp_writes_a_front_within_its_budgets_that_exports_and_evaluates() {
         trace.constraint,
         lopper_train::Constraint::Macs { seq_len } if seq_len > 0 && seq_len <= 32
     ));
+}
+
+#[test]
+fn layer_dropping_keeps_the_bottom_layers_fine_tuned_and_exports_them() {
+    let model = lopper_testkit::assets::minilm().unwrap();
+    let data = lopper_testkit::assets::movie_reviews().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let data = DataSpec::new("movie-reviews".parse().unwrap(), data);
+    let mut train = TrainSpec::new(data.clone(), model.display().to_string());
+    train.train_limit = Some(16);
+    train.validation_limit = Some(24);
+    train.test_limit = Some(40);
+    train.epochs = 1;
+    train.batch_size = 8;
+    train.lr = 1e-4;
+    train.max_len = 32;
+    let spec = lopper_pipeline::LayerDroppingSpec {
+        drops: vec![2, 5],
+        ..Default::default()
+    };
+    let dir = SearchDir::new(out.path().join("ld"));
+    let front = lopper_pipeline::layer_dropping(&spec, &train, None, &dir, &Silent).unwrap();
+    assert_eq!(front.front.len(), 2);
+    for m in &front.front {
+        let drop = m.info["dropped_layers"].as_u64().unwrap() as usize;
+        // Exactly the bottom 6 − n layers, each whole.
+        for (l, keep) in m.subnet.layers().iter().enumerate() {
+            match keep {
+                Some(k) => {
+                    assert!(l < 6 - drop);
+                    assert_eq!((k.heads.len(), k.units.len()), (12, 1536));
+                }
+                None => assert!(l >= 6 - drop),
+            }
+        }
+        // Fine-tuned as its own run, which recorded the sub-network it trained.
+        let run = TrainDir::new(dir.path().join("members").join(format!("drop-{drop}")));
+        let record = lopper_pipeline::read_train_run(&run).unwrap();
+        assert_eq!(record.meta.subnet.as_ref(), Some(&m.subnet));
+        assert_eq!(
+            m.model.as_deref(),
+            Some(run.checkpoint(Checkpoint::Best).as_path())
+        );
+        let exported = lopper_pipeline::export(
+            &m.model_or("unused"),
+            &m.subnet,
+            &out.path().join(format!("export-{drop}")),
+        )
+        .unwrap();
+        // The dense model has only the kept layers.
+        let dense =
+            lopper_model::PrunedNet::load(&exported.dir, &lopper_model::default_device()).unwrap();
+        assert_eq!(dense.layers().len(), 6 - drop);
+        let eval = EvalSpec {
+            max_len: train.max_len,
+            limit: Some(40),
+            latency: lopper_prune::LatencySettings {
+                batch_size: 1,
+                seq_len: 16,
+                warmup: 0,
+                repetitions: 1,
+                threads: None,
+            },
+            ..EvalSpec::default()
+        };
+        let figures =
+            lopper_pipeline::evaluate(&exported.dir.display().to_string(), None, &data, &eval)
+                .unwrap();
+        let recorded = m.test_error.unwrap();
+        assert!(
+            (1.0 - figures.score - recorded).abs() < 1e-9,
+            "exported {} vs recorded error {recorded}",
+            figures.score
+        );
+    }
+    // Fewer layers, fewer parameters; the unpruned network was fine-tuned the same way.
+    let params = |d: u64| {
+        front
+            .front
+            .iter()
+            .find(|m| m.info["dropped_layers"] == d)
+            .unwrap()
+            .values[1]
+    };
+    assert!(params(5) < params(2) && params(2) < 1.0);
+    assert_eq!(front.full.values[1], 1.0);
+    assert!(dir.path().join("members/drop-0/summary.json").is_file());
+    // Dropping every layer is refused.
+    let bad = lopper_pipeline::LayerDroppingSpec {
+        drops: vec![6],
+        ..Default::default()
+    };
+    let err = lopper_pipeline::layer_dropping(&bad, &train, None, &dir, &Silent).unwrap_err();
+    assert!(err.to_string().contains("drops"), "{err}");
 }

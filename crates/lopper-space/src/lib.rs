@@ -15,6 +15,7 @@
 //! and builds them from configuration files and the command line.
 
 mod config;
+mod fixed;
 mod large;
 mod layer;
 mod medium;
@@ -23,6 +24,7 @@ mod small;
 mod spec;
 
 pub use config::{SpaceConfig, SpaceKind};
+pub use fixed::FixedSpace;
 pub use large::LargeSpace;
 pub use layer::LayerSpace;
 pub use medium::MediumSpace;

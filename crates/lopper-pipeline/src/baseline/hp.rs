@@ -151,7 +151,7 @@ pub fn head_pruning(
         test_error: members[0].test_error,
     };
     let record = BaselineRecord {
-        train_run: crate::data::absolute(run.path())?,
+        train_run: Some(crate::data::absolute(run.path())?),
         settings: BaselineSettings::Hp(spec.clone()),
     };
     write_baseline_front(dir, scoring.objectives(), members, full, &record)

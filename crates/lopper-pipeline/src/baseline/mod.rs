@@ -9,9 +9,11 @@
 //! |---|---|---|
 //! | `hp` | [`HeadPruningSpec`]: Michel et al. 2019 | a fine-tuned run |
 //! | `rfp` | [`RfpSpec`]: Kwon et al. 2022, retraining-free | a fine-tuned run |
+//! | `ld` | [`LayerDroppingSpec`]: Sajjad et al. 2022 | the pre-trained model, fine-tuned per member |
 //! | `ws-nas` | [`WsNas`]: the paper's train + search | the pre-trained model |
 
 mod hp;
+mod ld;
 mod rfp;
 
 use std::path::PathBuf;
@@ -26,6 +28,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use hp::{HeadPruningSpec, head_pruning};
+pub use ld::{LayerDroppingSpec, bottom_layers, layer_dropping};
 pub use rfp::{ConstraintKind, RfpBudget, RfpSpec, RfpStage, RfpStepKind, RfpTrace, rfp};
 
 use crate::data::read_splits;
@@ -132,6 +135,13 @@ pub enum BaselineSettings {
     Hp(HeadPruningSpec),
     /// Retraining-free pruning.
     Rfp(RfpSpec),
+    /// Layer dropping, with the fine-tuning settings.
+    Ld {
+        /// Its settings (the drops made explicit).
+        spec: LayerDroppingSpec,
+        /// How every member was fine-tuned.
+        train: Box<TrainSpec>,
+    },
 }
 
 /// `baseline.json`: which baseline made a front, from which training run, with which settings
@@ -139,8 +149,9 @@ pub enum BaselineSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BaselineRecord {
-    /// The training run it pruned (absolute).
-    pub train_run: PathBuf,
+    /// The fine-tuned run it pruned (absolute), for the methods that prune one.
+    #[serde(default)]
+    pub train_run: Option<PathBuf>,
     /// The method and its settings.
     pub settings: BaselineSettings,
 }

@@ -264,7 +264,7 @@ pub fn rfp(
     let net = opened.load(&auto)?;
     std::fs::create_dir_all(dir.path()).map_err(|e| PipelineError::io(dir.path(), e))?;
     let record = BaselineRecord {
-        train_run: crate::data::absolute(run.path())?,
+        train_run: Some(crate::data::absolute(run.path())?),
         settings: BaselineSettings::Rfp(spec.clone()),
     };
     let record_path = dir.baseline();
