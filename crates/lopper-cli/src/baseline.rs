@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use lopper::pipeline::{
     FrontFile, HeadPruningSpec, LayerDroppingSpec, PruningInput, PruningMethod, RfpSpec, SearchDir,
-    TrainDir, TrainSpec,
+    SnasSpec, TrainDir, TrainSpec,
 };
 
 use crate::progress::Bars;
@@ -25,6 +25,11 @@ pub enum BaselineCommand {
     /// and the rest fine-tuned on the task (the `lopper train` flags, strategy `standard`),
     /// one member per n (default 1 … L−1).
     Ld(Box<PretrainedArgs<LayerDroppingSpec>>),
+    /// S-NAS: standard NAS: every candidate of the space (--space) cut out of the pre-trained
+    /// model and fine-tuned on its own for up to --epochs (the `lopper train` flags, strategy
+    /// `standard`), its validation error after each epoch reported to MO-ASHA, candidates
+    /// asked by an optimizer plugin; a trial's result is its best epoch.
+    Snas(Box<PretrainedArgs<SnasSpec>>),
 }
 
 /// Flags of a baseline that fine-tunes the pre-trained model.
@@ -38,8 +43,9 @@ pub struct PretrainedArgs<S: clap::Args> {
     /// beside the front (default: fine-tuned here the same way).
     #[arg(long, value_name = "DIR")]
     pub fine_tuned: Option<PathBuf>,
-    /// Output folder: front.json and front.csv in the format of `lopper search`, and each
-    /// member's training run under members/. Running again resumes it.
+    /// Output folder: front.json and front.csv in the format of `lopper search`, and the
+    /// method's fine-tuning runs (members/ for LD, trials/ for S-NAS). Running again resumes
+    /// it.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// No progress bars or messages.
@@ -71,6 +77,7 @@ pub fn run(command: &BaselineCommand) -> Result<()> {
         BaselineCommand::Hp(args) => fine_tuned(&args.spec, args, "one member per step"),
         BaselineCommand::Rfp(args) => fine_tuned(&args.spec, args, "one member per budget"),
         BaselineCommand::Ld(args) => pretrained(&args.spec, args, "one member per drop"),
+        BaselineCommand::Snas(args) => pretrained(&args.spec, args, "the non-dominated trials"),
     }
 }
 

@@ -108,6 +108,41 @@ fn bad_input_is_one_error_line_and_exit_code_2() {
 }
 
 #[test]
+fn baseline_lists_its_methods_and_refuses_a_missing_run_in_one_line() {
+    let o = lopper(&["baseline", "--help"]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    for name in ["hp ", "rfp ", "ld ", "snas "] {
+        assert!(out.contains(name), "{out}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-run");
+    let o = lopper(&[
+        "baseline",
+        "rfp",
+        "--train-run",
+        missing.to_str().unwrap(),
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("not a `lopper train` run"), "{err}");
+    let o = lopper(&[
+        "baseline",
+        "rfp",
+        "--train-run",
+        missing.to_str().unwrap(),
+        "--budgets",
+        "0.5,2",
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
 fn optimizers_lists_every_bundled_plugin() {
     let o = lopper(&["optimizers"]);
     assert!(o.status.success());

@@ -9,7 +9,7 @@ use lopper_train::FitObserver;
 use crate::{EvalRecord, Exported, FrontMember, SearchOutcome, Stage, TrainOutcome};
 
 /// Watches the stages. Every method has a default that does nothing.
-pub trait Observers {
+pub trait Observers: Sync {
     /// An observer of a fine-tuning run labelled `label`, if any.
     fn fit(&self, _label: &str) -> Option<Box<dyn FitObserver>> {
         None

@@ -304,7 +304,8 @@ pub fn train(spec: &TrainSpec, dir: &TrainDir, observers: &dyn Observers) -> Res
 /// member is `subnet` (what layer dropping and standard NAS fine-tune). With
 /// `stop_after_epochs`, stops after that many of the spec's epochs, the learning-rate schedule
 /// still planned over all of them, so that running again with more continues the same run
-/// (a scheduler's rungs). `train.json` records the sub-network.
+/// (a scheduler's rungs); such a partial run is not scored on the test set. `train.json`
+/// records the sub-network.
 pub fn train_subnet(
     spec: &TrainSpec,
     subnet: &Subnet,
@@ -436,7 +437,9 @@ fn train_inner(
     // The paper's protocol holds the official dev split out as the test set: score the best
     // checkpoint on it.
     let mut test_scores = None;
-    if let Some(mut test) = splits.test {
+    // A run stopped at a scheduler's rung is scored on the test set by whoever picks it.
+    let test_split = splits.test.filter(|_| stop_after_epochs.is_none());
+    if let Some(mut test) = test_split {
         if let Some(n) = spec.test_limit {
             test.examples.truncate(n);
         }

@@ -338,3 +338,83 @@ fn layer_dropping_keeps_the_bottom_layers_fine_tuned_and_exports_them() {
     let err = lopper_pipeline::layer_dropping(&bad, &train, None, &dir, &Silent).unwrap_err();
     assert!(err.to_string().contains("drops"), "{err}");
 }
+
+// The optimizer and the scheduler S-NAS runs with are plugins: link them.
+use lopper_opt_random as _;
+use lopper_sched_moasha as _;
+
+#[test]
+fn standard_nas_fine_tunes_each_trial_under_mo_asha_and_resumes() {
+    let model = lopper_testkit::assets::minilm().unwrap();
+    let data = lopper_testkit::assets::movie_reviews().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let data = DataSpec::new("movie-reviews".parse().unwrap(), data);
+    let mut train = TrainSpec::new(data.clone(), model.display().to_string());
+    train.train_limit = Some(16);
+    train.validation_limit = Some(24);
+    train.test_limit = Some(40);
+    train.epochs = 3;
+    train.batch_size = 8;
+    train.lr = 1e-4;
+    train.max_len = 32;
+    // Largest, smallest and middle candidates (the initial design), then one random one;
+    // rungs at epoch 1 (η = 3, max_t = 3): a third of the trials there go on.
+    let spec = lopper_pipeline::SnasSpec {
+        budget: 4,
+        ..Default::default()
+    };
+    let dir = SearchDir::new(out.path().join("snas"));
+    let front = lopper_pipeline::standard_nas(&spec, &train, None, &dir, &Silent).unwrap();
+    let trials = lopper_search::read_trials(&dir.trials()).unwrap();
+    assert_eq!(trials.len(), 4);
+    let epochs: Vec<u64> = trials
+        .iter()
+        .map(|t| t.info["epochs"].as_u64().unwrap())
+        .collect();
+    // Every trial ran the grace period; MO-ASHA stopped some there and let the others run
+    // to max_t.
+    assert!(epochs.iter().all(|&e| e == 1 || e == 3), "{epochs:?}");
+    assert!(epochs.contains(&1) && epochs.contains(&3), "{epochs:?}");
+    for t in &trials {
+        // The result is the best epoch's validation error.
+        let errors: Vec<f64> = t.info["validation_errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let best = errors.iter().copied().fold(f64::INFINITY, f64::min);
+        assert_eq!(t.values[0], best);
+        assert_eq!(t.fidelity, Some(errors.len() as u32));
+    }
+    // Members export from their own best checkpoints and evaluate to the recorded test error.
+    assert!(!front.front.is_empty());
+    for m in &front.front {
+        assert!(m.point.is_some());
+        let exported = lopper_pipeline::export(
+            &m.model_or("unused"),
+            &m.subnet,
+            &out.path().join(format!("export-{}", m.id)),
+        )
+        .unwrap();
+        let eval = EvalSpec {
+            max_len: train.max_len,
+            limit: Some(40),
+            latency: lopper_prune::LatencySettings {
+                batch_size: 1,
+                seq_len: 16,
+                warmup: 0,
+                repetitions: 1,
+                threads: None,
+            },
+            ..EvalSpec::default()
+        };
+        let figures =
+            lopper_pipeline::evaluate(&exported.dir.display().to_string(), None, &data, &eval)
+                .unwrap();
+        assert!((1.0 - figures.score - m.test_error.unwrap()).abs() < 1e-9);
+    }
+    // Run again: nothing is trained again, the same front comes back.
+    let again = lopper_pipeline::standard_nas(&spec, &train, None, &dir, &Silent).unwrap();
+    assert_eq!(again, front);
+}

@@ -10,11 +10,13 @@
 //! | `hp` | [`HeadPruningSpec`]: Michel et al. 2019 | a fine-tuned run |
 //! | `rfp` | [`RfpSpec`]: Kwon et al. 2022, retraining-free | a fine-tuned run |
 //! | `ld` | [`LayerDroppingSpec`]: Sajjad et al. 2022 | the pre-trained model, fine-tuned per member |
+//! | `snas` | [`SnasSpec`]: standard NAS with MO-ASHA | the pre-trained model, fine-tuned per trial |
 //! | `ws-nas` | [`WsNas`]: the paper's train + search | the pre-trained model |
 
 mod hp;
 mod ld;
 mod rfp;
+mod snas;
 
 use std::path::PathBuf;
 
@@ -30,6 +32,7 @@ use serde::{Deserialize, Serialize};
 pub use hp::{HeadPruningSpec, head_pruning};
 pub use ld::{LayerDroppingSpec, bottom_layers, layer_dropping};
 pub use rfp::{ConstraintKind, RfpBudget, RfpSpec, RfpStage, RfpStepKind, RfpTrace, rfp};
+pub use snas::{SnasSpec, standard_nas};
 
 use crate::data::read_splits;
 use crate::records::{FrontFile, FrontMember, FullNetwork, Record, TrainMeta};
@@ -140,6 +143,13 @@ pub enum BaselineSettings {
         /// Its settings (the drops made explicit).
         spec: LayerDroppingSpec,
         /// How every member was fine-tuned.
+        train: Box<TrainSpec>,
+    },
+    /// Standard NAS, with the fine-tuning settings.
+    Snas {
+        /// Its settings.
+        spec: SnasSpec,
+        /// How every trial was fine-tuned.
         train: Box<TrainSpec>,
     },
 }
