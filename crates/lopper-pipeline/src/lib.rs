@@ -54,4 +54,7 @@ pub use search::{
     write_hypervolume,
 };
 pub use select::{Budget, select};
+/// A pruning method's settings: a TOML table (a pipeline file's `[baseline]`, or parsed from
+/// text with `str::parse`), what a [`PruningPlugin`] builds its method from.
+pub use toml::Table as MethodSettings;
 pub use train::{TrainOutcome, TrainSpec, defaults, task_config, train, train_subnet};
