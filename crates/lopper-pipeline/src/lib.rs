@@ -42,7 +42,9 @@ pub use error::{PipelineError, Result};
 pub use export::{EvalSpec, Exported, evaluate, export};
 pub use layout::{Checkpoint, RunLayout, SearchDir, TrainDir};
 pub use observe::{Observers, Silent};
-pub use pipeline::{ExportSpec, Pipeline, PipelineConfig, PipelineOutcome, Stage, StagePlan};
+pub use pipeline::{
+    BaselineStage, ExportSpec, Pipeline, PipelineConfig, PipelineOutcome, Stage, StagePlan,
+};
 pub use records::{
     BestEpoch, EvalRecord, EvalSet, FrontFile, FrontMember, FullNetwork, LatencyFigures, Record,
     RewiringRecord, SplitMeta, TestScore, TestScores, TrainMeta, TrainRecord, TrainSummary,

@@ -85,6 +85,19 @@ impl std::fmt::Display for Stage {
 #[serde(deny_unknown_fields)]
 pub struct ExportSpec {}
 
+/// The `[baseline]` table: a registered pruning method (`hp`, `rfp`, `ld`, `snas`, or a
+/// plugin's) that makes the front in place of the search, and its settings. The `[train]`
+/// table is then a `standard` fine-tuning: what HP and RFP prune, and the unpruned network
+/// beside the front of every method.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaselineStage {
+    /// The method's registered name.
+    pub method: String,
+    /// Its settings (the keys of its specification).
+    #[serde(flatten)]
+    pub settings: toml::Table,
+}
+
 /// A pipeline file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +110,9 @@ pub struct PipelineConfig {
     /// The search.
     #[serde(default)]
     pub search: SearchSpec,
+    /// A baseline in place of the search, if any.
+    #[serde(default)]
+    pub baseline: Option<BaselineStage>,
     /// The budget the exported sub-network is chosen by.
     #[serde(default)]
     pub select: Budget,
@@ -142,6 +158,21 @@ impl PipelineConfig {
     pub fn check(&self) -> Result<()> {
         self.train.check()?;
         self.search.check()?;
+        if let Some(b) = &self.baseline {
+            if b.method == "ws-nas" {
+                return Err(PipelineError::setting(
+                    "[baseline] method",
+                    "a baseline: WS-NAS is the pipeline without a [baseline] table",
+                ));
+            }
+            crate::build_pruning_method(&b.method, &b.settings)?;
+            if self.train.strategy != lopper_train::StrategyKind::Standard {
+                return Err(PipelineError::setting(
+                    "[train] strategy",
+                    "\"standard\" with a [baseline]: the fine-tuned network it prunes and compares with",
+                ));
+            }
+        }
         if self.select.is_empty() {
             return Err(PipelineError::NoBudget);
         }
@@ -279,8 +310,22 @@ impl Pipeline {
             observers.trained(&outcome, train_dir.path());
         }
         if todo(Stage::Search) {
-            let outcome = crate::search(&self.config.search, &train_dir, &search_dir, observers)?;
-            observers.searched(&outcome, search_dir.path());
+            match &self.config.baseline {
+                None => {
+                    let outcome =
+                        crate::search(&self.config.search, &train_dir, &search_dir, observers)?;
+                    observers.searched(&outcome, search_dir.path());
+                }
+                Some(b) => {
+                    observers.message(&format!("baseline `{}` in place of the search", b.method));
+                    let method = crate::build_pruning_method(&b.method, &b.settings)?;
+                    let input = crate::PruningInput {
+                        fine_tuned: Some(train_dir.clone()),
+                        train: Some(self.config.train.clone()),
+                    };
+                    method.prune(&input, &search_dir, observers)?;
+                }
+            }
         }
         if todo(Stage::Select) {
             let front = crate::FrontFile::read(&search_dir.front())?;
@@ -351,6 +396,48 @@ mod tests {
         assert_eq!(c.eval.latency.batch_size, 2);
         assert_eq!(c.select.max_params, Some(0.5));
         c.check().unwrap();
+    }
+
+    #[test]
+    fn a_baseline_takes_the_place_of_the_search() {
+        let standard = BASE.replace(
+            "model = \"m\"\n",
+            "model = \"m\"\nstrategy = \"standard\"\n",
+        );
+        let text = format!("{standard}[baseline]\nmethod = \"rfp\"\nbudgets = [0.9, 0.7]\n");
+        let c = PipelineConfig::parse(&text, Path::new("p.toml")).unwrap();
+        let b = c.baseline.as_ref().unwrap();
+        assert_eq!(b.method, "rfp");
+        assert_eq!(b.settings["budgets"].as_array().unwrap().len(), 2);
+        c.check().unwrap();
+        // An unknown method lists the known ones; a bad key names the method.
+        let bad = format!("{standard}[baseline]\nmethod = \"rpf\"\n");
+        let e = PipelineConfig::parse(&bad, Path::new("p.toml"))
+            .unwrap()
+            .check()
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("rfp") && e.to_string().contains("rpf"),
+            "{e}"
+        );
+        let bad = format!("{standard}[baseline]\nmethod = \"rfp\"\nbudgts = [0.9]\n");
+        let e = PipelineConfig::parse(&bad, Path::new("p.toml"))
+            .unwrap()
+            .check()
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("`rfp`") && e.to_string().contains("budgts"),
+            "{e}"
+        );
+        // The fine-tuning a baseline prunes is a standard one.
+        let e = PipelineConfig::parse(
+            &format!("{BASE}[baseline]\nmethod = \"hp\"\n"),
+            Path::new("p.toml"),
+        )
+        .unwrap()
+        .check()
+        .unwrap_err();
+        assert!(e.to_string().contains("standard"), "{e}");
     }
 
     #[test]
