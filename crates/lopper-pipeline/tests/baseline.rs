@@ -259,10 +259,7 @@ fn layer_dropping_keeps_the_bottom_layers_fine_tuned_and_exports_them() {
     train.batch_size = 8;
     train.lr = 1e-4;
     train.max_len = 32;
-    let spec = lopper_pipeline::LayerDroppingSpec {
-        drops: vec![2, 5],
-        ..Default::default()
-    };
+    let spec = lopper_pipeline::LayerDroppingSpec { drops: vec![2, 5] };
     let dir = SearchDir::new(out.path().join("ld"));
     let front = lopper_pipeline::layer_dropping(&spec, &train, None, &dir, &Silent).unwrap();
     assert_eq!(front.front.len(), 2);
@@ -331,10 +328,7 @@ fn layer_dropping_keeps_the_bottom_layers_fine_tuned_and_exports_them() {
     assert_eq!(front.full.values[1], 1.0);
     assert!(dir.path().join("members/drop-0/summary.json").is_file());
     // Dropping every layer is refused.
-    let bad = lopper_pipeline::LayerDroppingSpec {
-        drops: vec![6],
-        ..Default::default()
-    };
+    let bad = lopper_pipeline::LayerDroppingSpec { drops: vec![6] };
     let err = lopper_pipeline::layer_dropping(&bad, &train, None, &dir, &Silent).unwrap_err();
     assert!(err.to_string().contains("drops"), "{err}");
 }

@@ -174,13 +174,13 @@ pub fn search_masks(
     };
     let (head_sum, unit_sum) = (prefix(&heads), prefix(&units));
     let mut best: Option<(f64, usize, usize)> = None;
-    for h in 0..=heads.len() {
+    for (h, &kept_heads) in head_sum.iter().enumerate() {
         let left = budget - h as f64 * costs.head;
         if left < 0.0 {
             break;
         }
         let u = ((left / costs.unit).floor() as usize).min(units.len());
-        let score = head_sum[h] + unit_sum[u];
+        let score = kept_heads + unit_sum[u];
         if best.is_none_or(|(s, _, _)| score > s) {
             best = Some((score, h, u));
         }

@@ -198,7 +198,7 @@ pub fn standard_nas(
         kind: train.space,
         sampler: train.sampler,
     }
-    .build(arch.clone())?;
+    .build(arch)?;
     let mut spec_train = train.clone();
     spec_train.strategy = lopper_train::StrategyKind::Standard;
     std::fs::create_dir_all(dir.path()).map_err(|e| PipelineError::io(dir.path(), e))?;
