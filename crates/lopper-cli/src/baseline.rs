@@ -1,11 +1,11 @@
 //! `lopper baseline`: the paper's baselines, each writing a front as `lopper search` does.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use lopper::pipeline::{
-    FrontFile, HeadPruningSpec, LayerDroppingSpec, PruningInput, PruningMethod, RfpSpec, SearchDir,
-    SnasSpec, TrainDir, TrainSpec,
+    FrontFile, HeadPruningSpec, LayerDroppingSpec, PruningInput, PruningMethod, Record, RfpSpec,
+    RfpTrace, SearchDir, SnasSpec, TestScores, TrainDir, TrainSpec,
 };
 
 use crate::progress::Bars;
@@ -75,7 +75,10 @@ pub struct FineTunedArgs<S: clap::Args> {
 pub fn run(command: &BaselineCommand) -> Result<()> {
     match command {
         BaselineCommand::Hp(args) => fine_tuned(&args.spec, args, "one member per step"),
-        BaselineCommand::Rfp(args) => fine_tuned(&args.spec, args, "one member per budget"),
+        BaselineCommand::Rfp(args) => {
+            fine_tuned(&args.spec, args, "one member per budget")?;
+            print_rfp(&args.train_run, &SearchDir::new(&args.out))
+        }
         BaselineCommand::Ld(args) => pretrained(&args.spec, args, "one member per drop"),
         BaselineCommand::Snas(args) => pretrained(&args.spec, args, "the non-dominated trials"),
     }
@@ -107,6 +110,79 @@ fn fine_tuned<S: clap::Args>(
     };
     let front = method.prune(&input, &dir, &Bars::new(!args.quiet))?;
     print(&front, what, &dir)
+}
+
+/// RFP's steps per budget (`rfp.json`) beside the unpruned network's test metrics.
+fn print_rfp(train_run: &Path, dir: &SearchDir) -> Result<()> {
+    let trace = RfpTrace::read(&dir.path().join("rfp.json"))?;
+    let unpruned = TestScores::read(&TrainDir::new(train_run).test()).ok();
+    let metrics: Vec<String> = trace
+        .budgets
+        .iter()
+        .flat_map(|b| &b.stages)
+        .next()
+        .map(|s| s.test.iter().map(|(m, _)| m.clone()).collect())
+        .unwrap_or_default();
+    println!(
+        "RFP under {} ({} examples, {:.1} tokens on average; Fisher {:.0} s):",
+        trace.constraint, trace.sample, trace.mean_tokens, trace.fisher_seconds
+    );
+    println!(
+        "{:<8} {:<10} {:>6} {:>6} {:>6} {}  seconds",
+        "budget",
+        "step",
+        "heads",
+        "units",
+        "cost",
+        metrics
+            .iter()
+            .map(|m| format!("{m:>9}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    if let Some(u) = unpruned.as_ref().and_then(|t| t.get("largest")) {
+        let values: Vec<String> = metrics
+            .iter()
+            .map(|m| {
+                let v = u.values.iter().find(|(n, _)| n == m).map(|p| p.1);
+                v.map_or(format!("{:>9}", "-"), |v| format!("{v:>9.4}"))
+            })
+            .collect();
+        println!(
+            "{:<8} {:<10} {:>6} {:>6} {:>6.3} {}",
+            "1",
+            "unpruned",
+            "",
+            "",
+            1.0,
+            values.join(" ")
+        );
+    }
+    for b in &trace.budgets {
+        if b.stages.is_empty() {
+            println!("{:<8} below what no mask removes: no member", b.fraction);
+        }
+        for s in &b.stages {
+            let values: Vec<String> = s.test.iter().map(|(_, v)| format!("{v:>9.4}")).collect();
+            println!(
+                "{:<8} {:<10} {:>6} {:>6} {:>6.3} {}  {:.1}",
+                b.fraction,
+                format!("{:?}", s.step).to_lowercase(),
+                s.heads.iter().sum::<usize>(),
+                s.units.iter().sum::<usize>(),
+                s.cost_fraction,
+                values.join(" "),
+                s.seconds
+            );
+        }
+        for k in &b.skipped {
+            println!(
+                "{:<8} not tuned: layer {} {:?} ({})",
+                b.fraction, k.layer, k.block, k.reason
+            );
+        }
+    }
+    Ok(())
 }
 
 fn print(front: &FrontFile, what: &str, dir: &SearchDir) -> Result<()> {
