@@ -77,12 +77,7 @@ impl SuperNet {
         mask: Tensor<4>,
     ) -> Result<AttentionParts> {
         let c = self.config();
-        let att = self
-            .weights()
-            .layers
-            .get(layer)
-            .and_then(|l| l.attention.as_ref())
-            .ok_or_else(|| ModelError::Input(format!("layer {layer} has no attention block")))?;
+        let att = self.attention_of(layer)?;
         let (h, dh, d) = (c.num_heads, c.head_dim(), c.hidden_size);
         let [b, s, _] = x.dims();
         let plan = crate::modules::HeadPlan::Slice(crate::modules::Selection::All);
@@ -100,12 +95,7 @@ impl SuperNet {
     /// Layer `layer`'s attention LayerNorm applied to `residual` (what
     /// [`AttentionParts::residual`] gives): the feed-forward block's input.
     pub fn attention_norm(&self, layer: usize, residual: Tensor<3>) -> Result<Tensor<3>> {
-        let att = self
-            .weights()
-            .layers
-            .get(layer)
-            .and_then(|l| l.attention.as_ref())
-            .ok_or_else(|| ModelError::Input(format!("layer {layer} has no attention block")))?;
+        let att = self.attention_of(layer)?;
         Ok(att.norm.forward(residual, self.config().layer_norm_eps))
     }
 
@@ -125,6 +115,14 @@ impl SuperNet {
             .ffn_of(layer)?
             .norm
             .forward(residual, self.config().layer_norm_eps))
+    }
+
+    fn attention_of(&self, layer: usize) -> Result<&crate::Attention> {
+        self.weights()
+            .layers
+            .get(layer)
+            .and_then(|l| l.attention.as_ref())
+            .ok_or_else(|| ModelError::Input(format!("layer {layer} has no attention block")))
     }
 
     fn ffn_of(&self, layer: usize) -> Result<&crate::FeedForward> {

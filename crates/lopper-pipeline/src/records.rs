@@ -266,6 +266,17 @@ pub struct FullNetwork {
     pub test_error: Option<f64>,
 }
 
+impl From<FrontMember> for FullNetwork {
+    /// The unpruned network's entry, from its measurement as a member.
+    fn from(m: FrontMember) -> Self {
+        Self {
+            summary: m.summary,
+            values: m.values,
+            test_error: m.test_error,
+        }
+    }
+}
+
 /// `front.json`: the Pareto front of a search (each sub-network once), scored on the test set
 /// too, and the unpruned network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

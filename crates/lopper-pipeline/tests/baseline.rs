@@ -9,21 +9,60 @@ use lopper_pipeline::{
 };
 use lopper_train::StrategyKind;
 
-#[test]
-fn head_pruning_writes_a_nested_front_that_exports_and_evaluates() {
+/// The tiny real budget: MiniLM on 16 movie-review snippets, one epoch (or `epochs`).
+fn tiny(strategy: StrategyKind, epochs: usize) -> (DataSpec, TrainSpec) {
     let model = lopper_testkit::assets::minilm().unwrap();
     let data = lopper_testkit::assets::movie_reviews().unwrap();
-    let out = tempfile::tempdir().unwrap();
     let data = DataSpec::new("movie-reviews".parse().unwrap(), data);
     let mut train = TrainSpec::new(data.clone(), model.display().to_string());
-    train.strategy = StrategyKind::Standard;
+    train.strategy = strategy;
     train.train_limit = Some(16);
     train.validation_limit = Some(24);
     train.test_limit = Some(40);
-    train.epochs = 1;
+    train.epochs = epochs;
     train.batch_size = 8;
     train.lr = 1e-4;
     train.max_len = 32;
+    (data, train)
+}
+
+/// Exports `m` (from its own checkpoint when it has one, else from `base`) into `out`,
+/// evaluates the dense model on the test set and checks the recorded test error.
+fn exports_to_its_test_error(
+    m: &lopper_pipeline::FrontMember,
+    base: &str,
+    data: &DataSpec,
+    max_len: usize,
+    out: &std::path::Path,
+) -> lopper_pipeline::Exported {
+    let exported = lopper_pipeline::export(&m.model_or(base), &m.subnet, out).unwrap();
+    let eval = EvalSpec {
+        max_len,
+        limit: Some(40),
+        latency: lopper_prune::LatencySettings {
+            batch_size: 1,
+            seq_len: 16,
+            warmup: 0,
+            repetitions: 1,
+            threads: None,
+        },
+        ..EvalSpec::default()
+    };
+    let figures =
+        lopper_pipeline::evaluate(&exported.dir.display().to_string(), None, data, &eval).unwrap();
+    let recorded = m.test_error.unwrap();
+    assert!(
+        (1.0 - figures.score - recorded).abs() < 1e-9,
+        "exported {} vs recorded error {recorded}",
+        figures.score
+    );
+    exported
+}
+
+#[test]
+fn head_pruning_writes_a_nested_front_that_exports_and_evaluates() {
+    let out = tempfile::tempdir().unwrap();
+    let (data, train) = tiny(StrategyKind::Standard, 1);
     let run = TrainDir::new(out.path().join("train"));
     lopper_pipeline::train(&train, &run, &Silent).unwrap();
 
@@ -79,33 +118,13 @@ fn head_pruning_writes_a_nested_front_that_exports_and_evaluates() {
     };
     let chosen = lopper_pipeline::select(&back, &budget).unwrap();
     assert!(chosen.values[1] <= 0.9);
-    let best = run.checkpoint(Checkpoint::Best);
-    let exported = lopper_pipeline::export(
-        &best.display().to_string(),
-        &chosen.subnet,
-        &out.path().join("export"),
-    )
-    .unwrap();
-    let eval = EvalSpec {
-        max_len: train.max_len,
-        limit: Some(40),
-        latency: lopper_prune::LatencySettings {
-            batch_size: 1,
-            seq_len: 16,
-            warmup: 0,
-            repetitions: 1,
-            threads: None,
-        },
-        ..EvalSpec::default()
-    };
-    let figures =
-        lopper_pipeline::evaluate(&exported.dir.display().to_string(), None, &data, &eval).unwrap();
-    let recorded = chosen.test_error.unwrap();
+    let best = run.checkpoint(Checkpoint::Best).display().to_string();
     assert!(
-        (1.0 - figures.score - recorded).abs() < 1e-12,
-        "exported {} vs recorded error {recorded}",
-        figures.score
+        chosen.model.is_none(),
+        "HP's members are cut from the fine-tuned network"
     );
+    let out_dir = out.path().join("export");
+    exports_to_its_test_error(chosen, &best, &data, train.max_len, &out_dir);
 
     // Bad settings are one clear error.
     let bad = HeadPruningSpec {
@@ -118,19 +137,8 @@ fn head_pruning_writes_a_nested_front_that_exports_and_evaluates() {
 
 #[test]
 fn rfp_writes_a_front_within_its_budgets_that_exports_and_evaluates() {
-    let model = lopper_testkit::assets::minilm().unwrap();
-    let data = lopper_testkit::assets::movie_reviews().unwrap();
     let out = tempfile::tempdir().unwrap();
-    let data = DataSpec::new("movie-reviews".parse().unwrap(), data);
-    let mut train = TrainSpec::new(data.clone(), model.display().to_string());
-    train.strategy = StrategyKind::Standard;
-    train.train_limit = Some(16);
-    train.validation_limit = Some(24);
-    train.test_limit = Some(40);
-    train.epochs = 1;
-    train.batch_size = 8;
-    train.lr = 1e-4;
-    train.max_len = 32;
+    let (data, train) = tiny(StrategyKind::Standard, 1);
     let run = TrainDir::new(out.path().join("train"));
     lopper_pipeline::train(&train, &run, &Silent).unwrap();
 
@@ -175,33 +183,8 @@ fn rfp_writes_a_front_within_its_budgets_that_exports_and_evaluates() {
         // checkpoint and evaluates to the recorded test error.
         let own = m.model.clone().unwrap();
         assert!(own.join("config.json").is_file());
-        let exported = lopper_pipeline::export(
-            &m.model_or("unused"),
-            &m.subnet,
-            &out.path().join(format!("export-{b}")),
-        )
-        .unwrap();
-        let eval = EvalSpec {
-            max_len: train.max_len,
-            limit: Some(40),
-            latency: lopper_prune::LatencySettings {
-                batch_size: 1,
-                seq_len: 16,
-                warmup: 0,
-                repetitions: 1,
-                threads: None,
-            },
-            ..EvalSpec::default()
-        };
-        let figures =
-            lopper_pipeline::evaluate(&exported.dir.display().to_string(), None, &data, &eval)
-                .unwrap();
-        let recorded = m.test_error.unwrap();
-        assert!(
-            (1.0 - figures.score - recorded).abs() < 1e-9,
-            "exported {} vs recorded error {recorded}",
-            figures.score
-        );
+        let dest = out.path().join(format!("export-{b}"));
+        exports_to_its_test_error(m, "unused", &data, train.max_len, &dest);
     }
     // A rerun resumes: the budgets are not pruned again, the front is the same.
     let again = lopper_pipeline::rfp(&spec, &run, &dir, &Silent).unwrap();
@@ -247,18 +230,8 @@ fn rfp_writes_a_front_within_its_budgets_that_exports_and_evaluates() {
 
 #[test]
 fn layer_dropping_keeps_the_bottom_layers_fine_tuned_and_exports_them() {
-    let model = lopper_testkit::assets::minilm().unwrap();
-    let data = lopper_testkit::assets::movie_reviews().unwrap();
     let out = tempfile::tempdir().unwrap();
-    let data = DataSpec::new("movie-reviews".parse().unwrap(), data);
-    let mut train = TrainSpec::new(data.clone(), model.display().to_string());
-    train.train_limit = Some(16);
-    train.validation_limit = Some(24);
-    train.test_limit = Some(40);
-    train.epochs = 1;
-    train.batch_size = 8;
-    train.lr = 1e-4;
-    train.max_len = 32;
+    let (data, train) = tiny(StrategyKind::Full, 1);
     let spec = lopper_pipeline::LayerDroppingSpec { drops: vec![2, 5] };
     let dir = SearchDir::new(out.path().join("ld"));
     let front = lopper_pipeline::layer_dropping(&spec, &train, None, &dir, &Silent).unwrap();
@@ -283,37 +256,12 @@ fn layer_dropping_keeps_the_bottom_layers_fine_tuned_and_exports_them() {
             m.model.as_deref(),
             Some(run.checkpoint(Checkpoint::Best).as_path())
         );
-        let exported = lopper_pipeline::export(
-            &m.model_or("unused"),
-            &m.subnet,
-            &out.path().join(format!("export-{drop}")),
-        )
-        .unwrap();
+        let dest = out.path().join(format!("export-{drop}"));
+        let exported = exports_to_its_test_error(m, "unused", &data, train.max_len, &dest);
         // The dense model has only the kept layers.
         let dense =
             lopper_model::PrunedNet::load(&exported.dir, &lopper_model::default_device()).unwrap();
         assert_eq!(dense.layers().len(), 6 - drop);
-        let eval = EvalSpec {
-            max_len: train.max_len,
-            limit: Some(40),
-            latency: lopper_prune::LatencySettings {
-                batch_size: 1,
-                seq_len: 16,
-                warmup: 0,
-                repetitions: 1,
-                threads: None,
-            },
-            ..EvalSpec::default()
-        };
-        let figures =
-            lopper_pipeline::evaluate(&exported.dir.display().to_string(), None, &data, &eval)
-                .unwrap();
-        let recorded = m.test_error.unwrap();
-        assert!(
-            (1.0 - figures.score - recorded).abs() < 1e-9,
-            "exported {} vs recorded error {recorded}",
-            figures.score
-        );
     }
     // Fewer layers, fewer parameters; the unpruned network was fine-tuned the same way.
     let params = |d: u64| {
@@ -339,18 +287,8 @@ use lopper_sched_moasha as _;
 
 #[test]
 fn standard_nas_fine_tunes_each_trial_under_mo_asha_and_resumes() {
-    let model = lopper_testkit::assets::minilm().unwrap();
-    let data = lopper_testkit::assets::movie_reviews().unwrap();
     let out = tempfile::tempdir().unwrap();
-    let data = DataSpec::new("movie-reviews".parse().unwrap(), data);
-    let mut train = TrainSpec::new(data.clone(), model.display().to_string());
-    train.train_limit = Some(16);
-    train.validation_limit = Some(24);
-    train.test_limit = Some(40);
-    train.epochs = 3;
-    train.batch_size = 8;
-    train.lr = 1e-4;
-    train.max_len = 32;
+    let (data, train) = tiny(StrategyKind::Full, 3);
     // Largest, smallest and middle candidates (the initial design), then one random one;
     // rungs at epoch 1 (η = 3, max_t = 3): a third of the trials there go on.
     let spec = lopper_pipeline::SnasSpec {
@@ -385,28 +323,8 @@ fn standard_nas_fine_tunes_each_trial_under_mo_asha_and_resumes() {
     assert!(!front.front.is_empty());
     for m in &front.front {
         assert!(m.point.is_some());
-        let exported = lopper_pipeline::export(
-            &m.model_or("unused"),
-            &m.subnet,
-            &out.path().join(format!("export-{}", m.id)),
-        )
-        .unwrap();
-        let eval = EvalSpec {
-            max_len: train.max_len,
-            limit: Some(40),
-            latency: lopper_prune::LatencySettings {
-                batch_size: 1,
-                seq_len: 16,
-                warmup: 0,
-                repetitions: 1,
-                threads: None,
-            },
-            ..EvalSpec::default()
-        };
-        let figures =
-            lopper_pipeline::evaluate(&exported.dir.display().to_string(), None, &data, &eval)
-                .unwrap();
-        assert!((1.0 - figures.score - m.test_error.unwrap()).abs() < 1e-9);
+        let dest = out.path().join(format!("export-{}", m.id));
+        exports_to_its_test_error(m, "unused", &data, train.max_len, &dest);
     }
     // Run again: nothing is trained again, the same front comes back.
     let again = lopper_pipeline::standard_nas(&spec, &train, None, &dir, &Silent).unwrap();

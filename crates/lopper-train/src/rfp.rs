@@ -357,6 +357,32 @@ fn index_tensor(idx: &[usize], device: &burn::tensor::Device) -> Tensor<1, Int> 
     Tensor::from_data(TensorData::new(v, [idx.len()]), device)
 }
 
+/// One block's scales, `width` of them (0 where not kept), from its normal equations; its 0/1
+/// mask when they cannot be used, the block then listed in `skipped` with the reason.
+fn solve_block(
+    ata: &DMatrix<f64>,
+    atb: &DVector<f64>,
+    kept: &[usize],
+    width: usize,
+    settings: &TuneSettings,
+    (layer, block): (usize, Block),
+    skipped: &mut Vec<SkippedBlock>,
+) -> Vec<f32> {
+    let mut scales = vec![0.0f32; width];
+    match block_scales(ata, atb, settings) {
+        Ok(x) => kept.iter().zip(x).for_each(|(&j, v)| scales[j] = v),
+        Err(reason) => {
+            kept.iter().for_each(|&j| scales[j] = 1.0);
+            skipped.push(SkippedBlock {
+                layer,
+                block,
+                reason,
+            });
+        }
+    }
+    scales
+}
+
 /// Solves one block's scale factors from its accumulated normal equations; `Err(reason)` when
 /// the block is to keep its 0/1 mask.
 fn block_scales(
@@ -457,27 +483,22 @@ pub fn tune_masks(
             let cross = flat.matmul(rhs.reshape([b * s * d, 1]));
             accumulate(&mut ata, &mut atb, gram, cross, k)?;
         }
-        let mut head_scales = vec![0.0f32; h_count];
-        if k > 0 {
-            match block_scales(&ata, &atb, settings) {
-                Ok(x) => {
-                    for (&j, v) in kept.iter().zip(x) {
-                        head_scales[j] = v;
-                    }
-                }
-                Err(reason) => {
-                    for &j in &kept {
-                        head_scales[j] = 1.0;
-                    }
-                    tuning.skipped.push(SkippedBlock {
-                        layer,
-                        block: Block::Attention,
-                        reason,
-                    });
-                }
-            }
-            tuning.heads[layer] = head_scales.clone();
-        }
+        let head_scales = if k > 0 {
+            let at = (layer, Block::Attention);
+            let v = solve_block(
+                &ata,
+                &atb,
+                &kept,
+                h_count,
+                settings,
+                at,
+                &mut tuning.skipped,
+            );
+            tuning.heads[layer] = v.clone();
+            v
+        } else {
+            vec![0.0; h_count]
+        };
         for i in 0..batches.len() {
             teacher[i] = teacher_mid[i].clone();
             if k > 0 {
@@ -518,27 +539,22 @@ pub fn tune_masks(
                 .reshape([k, 1]);
             accumulate(&mut ata, &mut atb, gram, cross, k)?;
         }
-        let mut unit_scales = vec![0.0f32; n_count];
-        if k > 0 {
-            match block_scales(&ata, &atb, settings) {
-                Ok(x) => {
-                    for (&j, v) in kept.iter().zip(x) {
-                        unit_scales[j] = v;
-                    }
-                }
-                Err(reason) => {
-                    for &j in &kept {
-                        unit_scales[j] = 1.0;
-                    }
-                    tuning.skipped.push(SkippedBlock {
-                        layer,
-                        block: Block::Ffn,
-                        reason,
-                    });
-                }
-            }
-            tuning.units[layer] = unit_scales.clone();
-        }
+        let unit_scales = if k > 0 {
+            let at = (layer, Block::Ffn);
+            let v = solve_block(
+                &ata,
+                &atb,
+                &kept,
+                n_count,
+                settings,
+                at,
+                &mut tuning.skipped,
+            );
+            tuning.units[layer] = v.clone();
+            v
+        } else {
+            vec![0.0; n_count]
+        };
         for i in 0..batches.len() {
             teacher[i] = teacher_next[i].clone();
             if k > 0 {

@@ -6,8 +6,8 @@ use lopper_train::{model_batch, prune_heads_iteratively};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BaselineRecord, BaselineSettings, FineTunedRun, PruningInput, PruningMethod, PruningPlugin,
-    parse_method_settings, write_baseline_front,
+    BaselineRecord, BaselineSettings, FineTunedRun, PruningInput, PruningMethod,
+    write_baseline_front,
 };
 use crate::records::{FrontFile, FullNetwork};
 use crate::search::d_eval_batch_size;
@@ -145,11 +145,7 @@ pub fn head_pruning(
         members.push(scoring.member(&net, i as u64, subnet, extra, None)?);
         observers.progress("HP: steps scored", i + 1, steps.len());
     }
-    let full = FullNetwork {
-        summary: members[0].summary.clone(),
-        values: members[0].values.clone(),
-        test_error: members[0].test_error,
-    };
+    let full = FullNetwork::from(members[0].clone());
     let record = BaselineRecord {
         train_run: Some(crate::data::absolute(run.path())?),
         settings: BaselineSettings::Hp(spec.clone()),
@@ -172,16 +168,8 @@ impl PruningMethod for HeadPruningSpec {
     }
 }
 
-fn build(settings: &toml::Table) -> Result<Box<dyn PruningMethod>> {
-    Ok(Box::new(parse_method_settings::<HeadPruningSpec>(
-        "hp", settings,
-    )?))
-}
-
-inventory::submit! {
-    PruningPlugin {
-        name: "hp",
-        summary: "Michel et al.'s head pruning of a fine-tuned network, no retraining",
-        build,
-    }
-}
+register_method!(
+    HeadPruningSpec,
+    "hp",
+    "Michel et al.'s head pruning of a fine-tuned network, no retraining"
+);

@@ -7,11 +7,11 @@ use lopper_model::{EncoderConfig, resolve_model};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BaselineRecord, BaselineSettings, FineTunedRun, PruningInput, PruningMethod, PruningPlugin,
-    parse_method_settings, write_baseline_front,
+    BaselineRecord, BaselineSettings, PruningInput, PruningMethod, claim_folder, member_of_run,
+    write_baseline_front,
 };
 use crate::records::{FrontFile, FullNetwork};
-use crate::{Checkpoint, Observers, PipelineError, Result, SearchDir, TrainDir, TrainSpec};
+use crate::{Observers, PipelineError, Result, SearchDir, TrainDir, TrainSpec};
 
 /// How to run layer dropping.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -68,7 +68,6 @@ pub fn layer_dropping(
     }
     let mut spec_train = train.clone();
     spec_train.strategy = lopper_train::StrategyKind::Standard;
-    std::fs::create_dir_all(dir.path()).map_err(|e| PipelineError::io(dir.path(), e))?;
     let record = BaselineRecord {
         train_run: None,
         settings: BaselineSettings::Ld {
@@ -78,6 +77,7 @@ pub fn layer_dropping(
             train: Box::new(spec_train.clone()),
         },
     };
+    claim_folder(dir, &record)?;
     // Fine-tunes `drop` top layers away (skipped when its run is complete) and opens it.
     let run_for = |drop: usize| -> Result<(TrainDir, Subnet)> {
         let subnet = bottom_layers(&arch, drop)?;
@@ -93,33 +93,27 @@ pub fn layer_dropping(
         Ok((run, subnet))
     };
     let mut members = Vec::with_capacity(drops.len());
-    let mut scoring_objectives = None;
     for (i, &drop) in drops.iter().enumerate() {
         let (run, subnet) = run_for(drop)?;
-        let opened = FineTunedRun::open(&run, Checkpoint::Best)?;
-        let net = opened.load(&lopper_model::default_device())?;
-        let scoring = opened.scoring(&net, eval_batch_size)?;
         let mut extra = serde_json::Map::new();
         extra.insert("dropped_layers".into(), drop.into());
-        let model = Some(crate::data::absolute(&opened.checkpoint)?);
-        members.push(scoring.member(&net, drop as u64, subnet, extra, model)?);
-        scoring_objectives = Some(scoring.objectives());
+        let (m, _) = member_of_run(&run, drop as u64, subnet, extra, true, eval_batch_size)?;
+        members.push(m);
         observers.progress("LD: members", i + 1, drops.len());
     }
     let full_run = match fine_tuned {
         Some(run) => run.clone(),
         None => run_for(0)?.0,
     };
-    let opened = FineTunedRun::open(&full_run, Checkpoint::Best)?;
-    let net = opened.load(&lopper_model::default_device())?;
-    let scoring = opened.scoring(&net, eval_batch_size)?;
-    let full = scoring.member(&net, 0, Subnet::full(&arch), serde_json::Map::new(), None)?;
-    let full = FullNetwork {
-        summary: full.summary,
-        values: full.values,
-        test_error: full.test_error,
-    };
-    let objectives = scoring_objectives.unwrap_or_else(|| scoring.objectives());
+    let (full, objectives) = member_of_run(
+        &full_run,
+        0,
+        Subnet::full(&arch),
+        serde_json::Map::new(),
+        false,
+        eval_batch_size,
+    )?;
+    let full = FullNetwork::from(full);
     write_baseline_front(dir, objectives, members, full, &record)
 }
 
@@ -144,16 +138,8 @@ impl PruningMethod for LayerDroppingSpec {
     }
 }
 
-fn build(settings: &toml::Table) -> Result<Box<dyn PruningMethod>> {
-    Ok(Box::new(parse_method_settings::<LayerDroppingSpec>(
-        "ld", settings,
-    )?))
-}
-
-inventory::submit! {
-    PruningPlugin {
-        name: "ld",
-        summary: "Sajjad et al.'s layer dropping: the top n layers dropped, the rest fine-tuned, one member per n",
-        build,
-    }
-}
+register_method!(
+    LayerDroppingSpec,
+    "ld",
+    "Sajjad et al.'s layer dropping: the top n layers dropped, the rest fine-tuned, one member per n"
+);

@@ -13,6 +13,23 @@
 //! | `snas` | [`SnasSpec`]: standard NAS with MO-ASHA | the pre-trained model, fine-tuned per trial |
 //! | `ws-nas` | [`WsNas`]: the paper's train + search | the pre-trained model |
 
+/// Registers a method whose specification type is the method: `build` parses its settings.
+macro_rules! register_method {
+    ($spec:ty, $name:literal, $summary:literal) => {
+        fn build(
+            settings: &toml::Table,
+        ) -> $crate::Result<Box<dyn $crate::baseline::PruningMethod>> {
+            Ok(Box::new($crate::baseline::parse_method_settings::<$spec>(
+                $name, settings,
+            )?))
+        }
+
+        inventory::submit! {
+            $crate::baseline::PruningPlugin { name: $name, summary: $summary, build }
+        }
+    };
+}
+
 mod hp;
 mod ld;
 mod rfp;
@@ -167,6 +184,45 @@ pub struct BaselineRecord {
 }
 
 impl Record for BaselineRecord {}
+
+/// Writes `record` as `dir`'s `baseline.json`, refusing a folder that holds a run of other
+/// settings (a rerun with the same ones resumes it).
+pub(crate) fn claim_folder(dir: &SearchDir, record: &BaselineRecord) -> Result<()> {
+    std::fs::create_dir_all(dir.path()).map_err(|e| PipelineError::io(dir.path(), e))?;
+    let path = dir.baseline();
+    if path.is_file() && BaselineRecord::read(&path)? != *record {
+        return Err(PipelineError::Record {
+            what: "baseline.json",
+            message: format!(
+                "{} holds a baseline run with other settings; use another folder",
+                dir.path().display()
+            ),
+        });
+    }
+    record.write(&path)
+}
+
+/// `subnet` of the best checkpoint of fine-tuning run `run`, measured as the search measures
+/// (the member naming that checkpoint as its model when `own_model`), and the objectives.
+pub(crate) fn member_of_run(
+    run: &TrainDir,
+    id: u64,
+    subnet: Subnet,
+    extra: serde_json::Map<String, serde_json::Value>,
+    own_model: bool,
+    batch_size: usize,
+) -> Result<(FrontMember, Vec<Objective>)> {
+    let opened = FineTunedRun::open(run, Checkpoint::Best)?;
+    let net = opened.load(&lopper_model::default_device())?;
+    let scoring = opened.scoring(&net, batch_size)?;
+    let model = if own_model {
+        Some(crate::data::absolute(&opened.checkpoint)?)
+    } else {
+        None
+    };
+    let member = scoring.member(&net, id, subnet, extra, model)?;
+    Ok((member, scoring.objectives()))
+}
 
 /// A fine-tuned run opened for pruning: its record, checkpoint, splits and tokenizer.
 pub(crate) struct FineTunedRun {

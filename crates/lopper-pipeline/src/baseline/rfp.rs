@@ -14,8 +14,8 @@ use lopper_train::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BaselineRecord, BaselineSettings, FineTunedRun, PruningInput, PruningMethod, PruningPlugin,
-    parse_method_settings, write_baseline_front,
+    BaselineRecord, BaselineSettings, FineTunedRun, PruningInput, PruningMethod, claim_folder,
+    write_baseline_front,
 };
 use crate::records::{FrontFile, FullNetwork, Record};
 use crate::search::d_eval_batch_size;
@@ -262,22 +262,11 @@ pub fn rfp(
     let plain = lopper_model::default_device();
     let auto = plain.clone().autodiff();
     let net = opened.load(&auto)?;
-    std::fs::create_dir_all(dir.path()).map_err(|e| PipelineError::io(dir.path(), e))?;
     let record = BaselineRecord {
         train_run: Some(crate::data::absolute(run.path())?),
         settings: BaselineSettings::Rfp(spec.clone()),
     };
-    let record_path = dir.baseline();
-    if record_path.is_file() && BaselineRecord::read(&record_path)? != record {
-        return Err(PipelineError::Record {
-            what: "baseline.json",
-            message: format!(
-                "{} holds an RFP run with other settings; use another folder",
-                dir.path().display()
-            ),
-        });
-    }
-    record.write(&record_path)?;
+    claim_folder(dir, &record)?;
 
     // The sample, batched for the gradients (autodiff) and for the tuning (plain).
     let encoded = opened.training_sample(spec.sample, spec.seed)?;
@@ -437,11 +426,7 @@ pub fn rfp(
     }
     let full_subnet = Subnet::full(&arch);
     let full = scoring.member(&net, u64::MAX, full_subnet, serde_json::Map::new(), None)?;
-    let full = FullNetwork {
-        summary: full.summary,
-        values: full.values,
-        test_error: full.test_error,
-    };
+    let full = FullNetwork::from(full);
     write_baseline_front(dir, scoring.objectives(), members, full, &record)
 }
 
@@ -590,14 +575,8 @@ impl PruningMethod for RfpSpec {
     }
 }
 
-fn build(settings: &toml::Table) -> Result<Box<dyn PruningMethod>> {
-    Ok(Box::new(parse_method_settings::<RfpSpec>("rfp", settings)?))
-}
-
-inventory::submit! {
-    PruningPlugin {
-        name: "rfp",
-        summary: "Kwon et al.'s retraining-free pruning of a fine-tuned network: Fisher, mask search, rearrangement, least-squares mask tuning",
-        build,
-    }
-}
+register_method!(
+    RfpSpec,
+    "rfp",
+    "Kwon et al.'s retraining-free pruning of a fine-tuned network: Fisher, mask search, rearrangement, least-squares mask tuning"
+);

@@ -13,11 +13,11 @@ use lopper_space::SpaceConfig;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BaselineRecord, BaselineSettings, FineTunedRun, PruningInput, PruningMethod, PruningPlugin,
-    parse_method_settings, write_baseline_front,
+    BaselineRecord, BaselineSettings, PruningInput, PruningMethod, claim_folder, member_of_run,
+    write_baseline_front,
 };
-use crate::records::{FrontFile, FullNetwork, Record};
-use crate::{Checkpoint, Observers, PipelineError, Result, SearchDir, TrainDir, TrainSpec};
+use crate::records::{FrontFile, FullNetwork};
+use crate::{Observers, PipelineError, Result, SearchDir, TrainDir, TrainSpec};
 
 fn d_optimizer() -> String {
     "random".into()
@@ -201,7 +201,6 @@ pub fn standard_nas(
     .build(arch)?;
     let mut spec_train = train.clone();
     spec_train.strategy = lopper_train::StrategyKind::Standard;
-    std::fs::create_dir_all(dir.path()).map_err(|e| PipelineError::io(dir.path(), e))?;
     let record = BaselineRecord {
         train_run: fine_tuned
             .map(|r| crate::data::absolute(r.path()))
@@ -211,17 +210,7 @@ pub fn standard_nas(
             train: Box::new(spec_train.clone()),
         },
     };
-    let record_path = dir.baseline();
-    if record_path.is_file() && BaselineRecord::read(&record_path)? != record {
-        return Err(PipelineError::Record {
-            what: "baseline.json",
-            message: format!(
-                "{} holds an S-NAS run with other settings; use another folder",
-                dir.path().display()
-            ),
-        });
-    }
-    record.write(&record_path)?;
+    claim_folder(dir, &record)?;
     let full_subnet = Subnet::full(&arch);
     let trials = dir.path().join("trials");
     let evaluator = SnasEvaluator {
@@ -252,53 +241,42 @@ pub fn standard_nas(
 
     // The front: each non-dominated trial's best checkpoint, scored as the search scores.
     let mut members = Vec::new();
-    let mut objectives = None;
     for &i in &result.front {
         let r = &result.records[i];
         let subnet = space.decode(&r.point)?;
-        let run = SnasEvaluator::run_dir(&trials, r.id);
-        let opened = FineTunedRun::open(&run, Checkpoint::Best)?;
-        let net = opened.load(&lopper_model::default_device())?;
-        let scoring = opened.scoring(&net, spec_train.eval_batch_size)?;
         let mut extra = serde_json::Map::new();
         if let serde_json::Value::Object(m) = &r.info {
             extra.extend(m.clone());
         }
-        let model = Some(crate::data::absolute(&opened.checkpoint)?);
-        let mut m = scoring.member(&net, r.id, subnet, extra, model)?;
+        let run = SnasEvaluator::run_dir(&trials, r.id);
+        let batch = spec_train.eval_batch_size;
+        let (mut m, _) = member_of_run(&run, r.id, subnet, extra, true, batch)?;
         m.point = Some(r.point.clone());
         members.push(m);
-        objectives = Some(scoring.objectives());
     }
     let full_run = match fine_tuned {
-        Some(run) => Some(run.clone()),
+        Some(run) => run.clone(),
         None => result
             .records
             .iter()
             .find(|r| space.decode(&r.point).is_ok_and(|s| s == full_subnet))
-            .map(|r| SnasEvaluator::run_dir(&trials, r.id)),
+            .map(|r| SnasEvaluator::run_dir(&trials, r.id))
+            .ok_or_else(|| {
+                PipelineError::setting(
+                    "initial_design",
+                    "S-NAS needs the unpruned network: keep the initial design or give a fine-tuned run",
+                )
+            })?,
     };
-    let full = match full_run {
-        Some(run) => {
-            let opened = FineTunedRun::open(&run, Checkpoint::Best)?;
-            let net = opened.load(&lopper_model::default_device())?;
-            let scoring = opened.scoring(&net, spec_train.eval_batch_size)?;
-            let m = scoring.member(&net, 0, full_subnet, serde_json::Map::new(), None)?;
-            objectives.get_or_insert_with(|| scoring.objectives());
-            FullNetwork {
-                summary: m.summary,
-                values: m.values,
-                test_error: m.test_error,
-            }
-        }
-        None => {
-            return Err(PipelineError::setting(
-                "initial_design",
-                "S-NAS needs the unpruned network: keep the initial design or give a fine-tuned run",
-            ));
-        }
-    };
-    let objectives = objectives.unwrap_or_else(|| evaluator.objectives());
+    let (full, objectives) = member_of_run(
+        &full_run,
+        0,
+        full_subnet,
+        serde_json::Map::new(),
+        false,
+        spec_train.eval_batch_size,
+    )?;
+    let full = FullNetwork::from(full);
     write_baseline_front(dir, objectives, members, full, &record)
 }
 
@@ -323,16 +301,8 @@ impl PruningMethod for SnasSpec {
     }
 }
 
-fn build(settings: &toml::Table) -> Result<Box<dyn PruningMethod>> {
-    Ok(Box::new(parse_method_settings::<SnasSpec>(
-        "snas", settings,
-    )?))
-}
-
-inventory::submit! {
-    PruningPlugin {
-        name: "snas",
-        summary: "standard NAS: every candidate fine-tuned on its own, epochs scheduled by MO-ASHA",
-        build,
-    }
-}
+register_method!(
+    SnasSpec,
+    "snas",
+    "standard NAS: every candidate fine-tuned on its own, epochs scheduled by MO-ASHA"
+);
