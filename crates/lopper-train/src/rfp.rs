@@ -460,8 +460,7 @@ pub fn tune_masks(
         // ---- attention: heads.
         let kept = indices(&masks.heads[layer]);
         let k = kept.len();
-        let mut ata = DMatrix::<f64>::zeros(k, k);
-        let mut atb = DVector::<f64>::zeros(k);
+        let mut normal = Normal::default();
         let mut teacher_mid = Vec::with_capacity(batches.len());
         for i in 0..batches.len() {
             let t_parts = net.attention_parts(layer, teacher[i].clone(), masks_add[i].clone())?;
@@ -481,8 +480,9 @@ pub fn tune_masks(
             let flat = cols.swap_dims(0, 1).reshape([k, b * s * d]);
             let gram = flat.clone().matmul(flat.clone().transpose());
             let cross = flat.matmul(rhs.reshape([b * s * d, 1]));
-            accumulate(&mut ata, &mut atb, gram, cross, k)?;
+            normal.add(gram, cross);
         }
+        let (ata, atb) = normal.solve_input(k, None)?;
         let head_scales = if k > 0 {
             let at = (layer, Block::Attention);
             let v = solve_block(
@@ -512,8 +512,8 @@ pub fn tune_masks(
         // ---- feed-forward: units.
         let kept = indices(&masks.units[layer]);
         let k = kept.len();
-        let mut ata = DMatrix::<f64>::zeros(k, k);
-        let mut atb = DVector::<f64>::zeros(k);
+        let mut normal = Normal::default();
+        let mut row_gram = None;
         let mut teacher_next = Vec::with_capacity(batches.len());
         for i in 0..batches.len() {
             let t_parts = net.ffn_parts(layer, teacher[i].clone())?;
@@ -531,14 +531,18 @@ pub fn tune_masks(
             let idx = index_tensor(&kept, &device);
             let a = (s_parts.activations.select(2, idx.clone()) * tok).reshape([b * s, k]);
             let rows = s_parts.rows.select(0, idx); // [k, d]
-            // AᵀA = (aᵀa) ∘ (R Rᵀ); Aᵀb = Σ_tokens a ∘ (b Rᵀ).
-            let gram = a.clone().transpose().matmul(a.clone())
-                * rows.clone().matmul(rows.clone().transpose());
-            let cross = (a * rhs.matmul(rows.transpose()))
+            // AᵀA = (Σ aᵀa) ∘ (R Rᵀ), the second factor the same for every batch;
+            // Aᵀb = Σ_tokens a ∘ (b Rᵀ).
+            let gram = a.clone().transpose().matmul(a.clone());
+            let cross = (a * rhs.matmul(rows.clone().transpose()))
                 .sum_dim(0)
                 .reshape([k, 1]);
-            accumulate(&mut ata, &mut atb, gram, cross, k)?;
+            normal.add(gram, cross);
+            if row_gram.is_none() {
+                row_gram = Some(rows.clone().matmul(rows.transpose()));
+            }
         }
+        let (ata, atb) = normal.solve_input(k, row_gram)?;
         let unit_scales = if k > 0 {
             let at = (layer, Block::Ffn);
             let v = solve_block(
@@ -568,23 +572,47 @@ pub fn tune_masks(
     Ok(tuning)
 }
 
-/// Adds one batch's `gram` (`[k, k]`) and `cross` (`[k, 1]`) to the normal equations, in f64.
-fn accumulate(
-    ata: &mut DMatrix<f64>,
-    atb: &mut DVector<f64>,
-    gram: Tensor<2>,
-    cross: Tensor<2>,
-    k: usize,
-) -> Result<()> {
-    let g = to_vec(gram, "a Gram matrix")?;
-    let x = to_vec(cross, "a least-squares right-hand side")?;
-    for r in 0..k {
-        for c in 0..k {
-            ata[(r, c)] += f64::from(g[r * k + c]);
-        }
-        atb[r] += f64::from(x[r]);
+/// A block's normal equations summed over batches on the device (`[k, k]` and `[k, 1]`), read
+/// back once.
+#[derive(Default)]
+struct Normal {
+    gram: Option<Tensor<2>>,
+    cross: Option<Tensor<2>>,
+}
+
+impl Normal {
+    fn add(&mut self, gram: Tensor<2>, cross: Tensor<2>) {
+        self.gram = Some(match self.gram.take() {
+            Some(g) => g + gram,
+            None => gram,
+        });
+        self.cross = Some(match self.cross.take() {
+            Some(c) => c + cross,
+            None => cross,
+        });
     }
-    Ok(())
+
+    /// `AᵀA` (times `factor` element-wise, when given) and `Aᵀb` in f64; zeros when no batch
+    /// was added.
+    fn solve_input(
+        self,
+        k: usize,
+        factor: Option<Tensor<2>>,
+    ) -> Result<(DMatrix<f64>, DVector<f64>)> {
+        let (Some(gram), Some(cross)) = (self.gram, self.cross) else {
+            return Ok((DMatrix::zeros(k, k), DVector::zeros(k)));
+        };
+        let gram = match factor {
+            Some(f) => gram * f,
+            None => gram,
+        };
+        let g = to_vec(gram, "a Gram matrix")?;
+        let x = to_vec(cross, "a least-squares right-hand side")?;
+        Ok((
+            DMatrix::from_row_iterator(k, k, g.iter().map(|&v| f64::from(v))),
+            DVector::from_iterator(k, x.iter().map(|&v| f64::from(v))),
+        ))
+    }
 }
 
 /// The scale factors a [`Tuning`] leaves, with what the masks remove set back to 1: what

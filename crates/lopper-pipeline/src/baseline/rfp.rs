@@ -286,7 +286,16 @@ pub fn rfp(
             .into_scalar::<f32>()
             .round() as usize;
         grad_batches.push((batch, targets));
-        plain_batches.push(model_batch(&b, net.config(), &plain)?.0);
+    }
+    // The tuning sums over tokens, whatever the batches: batched by length, so that little of
+    // its forward passes is padding.
+    let mut by_length: Vec<(usize, usize)> = (0..encoded.len())
+        .map(|i| Ok((encoded.batch(&[i])?.seq_len(), i)))
+        .collect::<Result<_>>()?;
+    by_length.sort_unstable();
+    let order: Vec<usize> = by_length.iter().map(|&(_, i)| i).collect();
+    for chunk in order.chunks(spec.batch_size) {
+        plain_batches.push(model_batch(&encoded.batch(chunk)?, net.config(), &plain)?.0);
     }
     let examples = encoded.len() * encoded.num_choices();
     let fisher_path = dir.path().join("fisher.json");
