@@ -347,6 +347,21 @@ pub(crate) fn test_error_objective(
     ctx: &ObjectiveContext,
     batch_size: usize,
 ) -> Result<Option<Box<dyn SubnetObjective>>> {
+    test_scorer(splits, meta, tokenizer, config, &ctx.device, batch_size)?
+        .map(|scorer| error_on(scorer, ctx))
+        .transpose()
+}
+
+/// A scorer of the test set of `splits` (cut to the run's `test_limit`), every metric of the
+/// task; `None` when the protocol has no test set.
+pub(crate) fn test_scorer(
+    splits: &lopper_data::Splits,
+    meta: &crate::records::TrainMeta,
+    tokenizer: &TextTokenizer,
+    config: &lopper_model::EncoderConfig,
+    device: &burn::tensor::Device,
+    batch_size: usize,
+) -> Result<Option<Arc<Scorer>>> {
     let Some(t) = &splits.test else {
         return Ok(None);
     };
@@ -355,12 +370,20 @@ pub(crate) fn test_error_objective(
         t.examples.truncate(n);
     }
     let test = EncodedDataset::new(&t, tokenizer)?;
-    let scorer = Scorer::new(&meta.task.task(), &test, config, &ctx.device, batch_size)?;
+    let scorer = Scorer::new(&meta.task.task(), &test, config, device, batch_size)?;
+    Ok(Some(Arc::new(scorer)))
+}
+
+/// The `error` objective itself, pointed at `scorer`'s split instead of the validation split.
+pub(crate) fn error_on(
+    scorer: Arc<Scorer>,
+    ctx: &ObjectiveContext,
+) -> Result<Box<dyn SubnetObjective>> {
     let ctx = ObjectiveContext {
-        validation: Some(Arc::new(scorer)),
+        validation: Some(scorer),
         ..ctx.clone()
     };
-    Ok(Some(ObjectiveSpec::named("error").build(&ctx)?))
+    Ok(ObjectiveSpec::named("error").build(&ctx)?)
 }
 
 /// The front as a table: `id,subnet,<objectives>[,test_error]`, the sub-network's display

@@ -36,6 +36,7 @@ mod rfp;
 mod snas;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use lopper_core::{Objective, Subnet, seeded_rng};
 use lopper_data::{EncodedDataset, Splits, TextTokenizer};
@@ -53,7 +54,7 @@ pub use snas::{SnasSpec, standard_nas};
 
 use crate::data::read_splits;
 use crate::records::{FrontFile, FrontMember, FullNetwork, Record, TrainMeta};
-use crate::search::{read_train_run, test_error_objective, validation_context, write_front_csv};
+use crate::search::{error_on, read_train_run, test_scorer, validation_context, write_front_csv};
 use crate::{
     Checkpoint, Observers, PipelineError, Result, SearchDir, SearchSpec, TrainDir, TrainSpec,
 };
@@ -286,46 +287,34 @@ impl FineTunedRun {
             ObjectiveSpec::named("error").build(&ctx)?,
             ObjectiveSpec::named("params").build(&ctx)?,
         ];
-        let test = test_error_objective(
+        let test = test_scorer(
             &self.splits,
             &self.meta,
             &self.tokenizer,
             net.config(),
-            &ctx,
-            batch_size,
-        )?;
-        Ok(Scoring { objectives, test })
-    }
-
-    /// A scorer of the test set (cut to the run's test limit), for every metric of the task;
-    /// `None` when the protocol has no test set.
-    pub(crate) fn test_scorer(&self, net: &SuperNet, batch_size: usize) -> Result<Option<Scorer>> {
-        let Some(t) = &self.splits.test else {
-            return Ok(None);
-        };
-        let mut t = t.clone();
-        if let Some(n) = self.meta.split.test_limit {
-            t.examples.truncate(n);
-        }
-        let test = EncodedDataset::new(&t, &self.tokenizer)?;
-        Ok(Some(Scorer::new(
-            &self.meta.task.task(),
-            &test,
-            net.config(),
             net.device(),
             batch_size,
-        )?))
+        )?
+        .map(|scorer| Ok::<_, PipelineError>((scorer.clone(), error_on(scorer, &ctx)?)))
+        .transpose()?;
+        Ok(Scoring { objectives, test })
     }
 }
 
 /// The search's objectives and test error, for a baseline's members.
 pub(crate) struct Scoring {
     objectives: Vec<Box<dyn SubnetObjective>>,
-    test: Option<Box<dyn SubnetObjective>>,
+    /// The test set's scorer and the error objective on it (one encoding of the test set).
+    test: Option<(Arc<Scorer>, Box<dyn SubnetObjective>)>,
 }
 
 impl Scoring {
     /// What the front's `objectives` are.
+    /// The test set's scorer (every metric of the task), when the protocol has a test set.
+    pub(crate) fn test_scorer(&self) -> Option<&Scorer> {
+        self.test.as_ref().map(|(s, _)| s.as_ref())
+    }
+
     pub(crate) fn objectives(&self) -> Vec<Objective> {
         self.objectives.iter().map(|o| o.objective()).collect()
     }
@@ -347,7 +336,7 @@ impl Scoring {
         };
         info.extend(extra);
         let test_error = match &self.test {
-            Some(o) => Some(o.measure(net, &subnet)?.value),
+            Some((_, o)) => Some(o.measure(net, &subnet)?.value),
             None => None,
         };
         Ok(FrontMember {

@@ -348,10 +348,9 @@ pub fn rfp(
         }
     };
     let scoring = opened.scoring(&net, spec.eval_batch_size)?;
-    let test = opened.test_scorer(&net, spec.eval_batch_size)?;
     let arch = net.arch();
     let test_metrics = |n: &SuperNet, s: &Subnet| -> Result<Vec<(String, f64)>> {
-        Ok(match &test {
+        Ok(match scoring.test_scorer() {
             Some(t) => t.score(n, s)?.named_values(),
             None => Vec::new(),
         })
