@@ -11,7 +11,7 @@
 
 use burn::tensor::{Int, Tensor, TensorData};
 use lopper_core::{Arch, LayerKeep, Subnet};
-use lopper_model::{Batch, EncoderConfig, ModelError, SuperNet, macs, paper_params};
+use lopper_model::{Batch, EncoderConfig, HeadKind, ModelError, SuperNet, macs, paper_params};
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
@@ -263,22 +263,26 @@ pub fn rearrange(keep: &[bool], grads: &[Vec<f64>]) -> Vec<bool> {
     out
 }
 
-/// The damped least-squares solution of the normal equations `(AᵀA + λ·I) x = Aᵀb`, with `λ`
-/// = `damping` times the mean of `AᵀA`'s diagonal (scale-free, so one setting fits every
-/// layer). `None` when the system is singular or the solution not finite.
+/// The damped least-squares solution of the normal equations, shrunk towards all-ones (the
+/// unpruned block's own scales, as Kwon et al. shrink towards them by solving for `x − 1`):
+/// `(AᵀA + λ·I) x = Aᵀb + λ·1`, with `λ` = `damping` times the mean of `AᵀA`'s diagonal
+/// (scale-free, so one setting fits every layer). `None` when the system is singular or the
+/// solution not finite.
 pub fn solve_damped(ata: &DMatrix<f64>, atb: &DVector<f64>, damping: f64) -> Option<DVector<f64>> {
     let k = ata.nrows();
     if k == 0 {
         return Some(DVector::zeros(0));
     }
-    let mean_diag = ata.diagonal().sum() / k as f64;
+    let lambda = damping * ata.diagonal().sum() / k as f64;
     let mut a = ata.clone();
+    let mut rhs = atb.clone();
     for i in 0..k {
-        a[(i, i)] += damping * mean_diag;
+        a[(i, i)] += lambda;
+        rhs[i] += lambda;
     }
     let x = match a.clone().cholesky() {
-        Some(c) => c.solve(atb),
-        None => a.lu().solve(atb)?,
+        Some(c) => c.solve(&rhs),
+        None => a.lu().solve(&rhs)?,
     };
     x.iter().all(|v| v.is_finite()).then_some(x)
 }
@@ -291,6 +295,9 @@ pub struct TuneSettings {
     /// A block whose scale factors leave `[-max_scale, max_scale]` keeps its plain 0/1 mask
     /// (as the original does with 10).
     pub max_scale: f64,
+    /// Fit the last layer's feed-forward block on the first token only, the one the task head
+    /// reads (as Kwon et al. do for classifiers). No effect on a bare encoder.
+    pub last_layer_first_token: bool,
 }
 
 impl Default for TuneSettings {
@@ -298,6 +305,7 @@ impl Default for TuneSettings {
         Self {
             damping: 1e-4,
             max_scale: 10.0,
+            last_layer_first_token: true,
         }
     }
 }
@@ -456,6 +464,7 @@ pub fn tune_masks(
     }
     let ones_h = vec![1.0f32; h_count];
     let ones_n = vec![1.0f32; n_count];
+    let first_token_only = settings.last_layer_first_token && c.head != HeadKind::None;
     for layer in 0..l_count {
         // ---- attention: heads.
         let kept = indices(&masks.heads[layer]);
@@ -509,6 +518,17 @@ pub fn tune_masks(
             }
         }
 
+        if first_token_only && layer + 1 == l_count {
+            // Only the first token's output reaches the head from here on (Kwon et al. fit
+            // a classifier's last feed-forward block on it alone).
+            for (tok, batch) in tokens.iter_mut().zip(batches) {
+                let [b, s] = batch.dims();
+                let mut first = vec![0.0f32; b * s];
+                first.iter_mut().step_by(s).for_each(|v| *v = 1.0);
+                let first = Tensor::<3>::from_data(TensorData::new(first, [b, s, 1]), &device);
+                *tok = tok.clone() * first;
+            }
+        }
         // ---- feed-forward: units.
         let kept = indices(&masks.units[layer]);
         let k = kept.len();
@@ -656,11 +676,13 @@ mod tests {
     }
 
     #[test]
-    fn damping_shrinks_towards_zero() {
+    fn damping_shrinks_towards_one() {
         let ata = DMatrix::<f64>::identity(3, 3);
         let atb = DVector::from_vec(vec![1.0, 2.0, 3.0]);
+        // (1 + 1) x = b + 1.
         let x = solve_damped(&ata, &atb, 1.0).unwrap();
-        assert!((x[2] - 1.5).abs() < 1e-12);
+        assert!((x[0] - 1.0).abs() < 1e-12);
+        assert!((x[2] - 2.0).abs() < 1e-12);
     }
 
     #[test]

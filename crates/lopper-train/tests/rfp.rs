@@ -75,6 +75,7 @@ fn an_unpruned_network_tunes_to_ones() {
     let settings = TuneSettings {
         damping: 0.0,
         max_scale: 10.0,
+        last_layer_first_token: true,
     };
     let mut layers = Vec::new();
     let t = tune_masks(&net, &batches(&c, &device), &all(&c), &settings, &mut |l| {
@@ -140,6 +141,7 @@ fn a_duplicated_head_and_unit_are_recovered() {
     let settings = TuneSettings {
         damping: 0.0,
         max_scale: 10.0,
+        last_layer_first_token: true,
     };
     let data = batches(&c, &device);
     let t = tune_masks(&net, &data, &masks, &settings, &mut |_| {}).unwrap();
@@ -178,6 +180,7 @@ fn a_duplicated_head_and_unit_are_recovered() {
     let strict = TuneSettings {
         damping: 0.0,
         max_scale: 1.5,
+        last_layer_first_token: true,
     };
     let t = tune_masks(&net, &data, &masks, &strict, &mut |_| {}).unwrap();
     assert!(

@@ -108,6 +108,11 @@ pub struct RfpSpec {
     #[cfg_attr(feature = "clap", arg(long, default_value_t = d_max_scale()))]
     #[serde(default = "d_max_scale")]
     pub max_scale: f64,
+    /// Fit the last feed-forward block on every token, not only on the first one the task head
+    /// reads.
+    #[cfg_attr(feature = "clap", arg(long = "fit-all-tokens", action = clap::ArgAction::SetFalse))]
+    #[serde(default = "d_true")]
+    pub last_layer_first_token: bool,
     /// Examples per batch when scoring members.
     #[cfg_attr(feature = "clap", arg(long, default_value_t = d_eval_batch_size()))]
     #[serde(default = "d_eval_batch_size")]
@@ -128,6 +133,7 @@ impl Default for RfpSpec {
             tune: true,
             damping: d_damping(),
             max_scale: d_max_scale(),
+            last_layer_first_token: true,
             eval_batch_size: d_eval_batch_size(),
         }
     }
@@ -370,6 +376,7 @@ pub fn rfp(
     let settings = TuneSettings {
         damping: spec.damping,
         max_scale: spec.max_scale,
+        last_layer_first_token: spec.last_layer_first_token,
     };
     let mut members = Vec::new();
     for (i, &fraction) in spec.budgets.iter().enumerate() {
