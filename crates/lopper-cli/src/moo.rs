@@ -70,7 +70,7 @@ pub fn run(settings: &MooArgs) -> Result<()> {
         search = search.run_dir(dir);
     }
     if !settings.quiet {
-        search = search.observer(crate::progress::SearchProgress::new(&format!(
+        search = search.observer(lopper::pipeline::SearchProgress::new(&format!(
             "{} on {}",
             settings.optimizer, settings.problem
         )));

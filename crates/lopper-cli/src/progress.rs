@@ -1,76 +1,46 @@
-//! What the command shows of the library's work: progress bars (indicatif) for the long
-//! stages, messages, and each pipeline stage's results printed as its own command prints
-//! them. The stages report to [`Observers`]; the command installs [`Bars`].
+//! What the command shows of the library's work: the library's progress bars
+//! ([`lopper::pipeline::Bars`]) for the long stages and messages, and each pipeline stage's
+//! results printed as its own command prints them. The stages report to [`Observers`]; the
+//! command installs [`Bars`].
 
 use std::path::Path;
-use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use lopper::pipeline::{
     EvalRecord, Exported, FrontMember, Observers, SearchOutcome, Stage, TrainOutcome,
 };
-use lopper::search::{Observer, Progress};
-use lopper::train::{FitObserver, StepRecord, ValidationRecord};
+use lopper::search::Observer;
+use lopper::train::FitObserver;
 
 /// Bars and messages, or none but the results and errors (`--quiet`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Bars {
-    /// Whether to draw bars and messages.
-    pub show: bool,
-    /// The bar of [`Observers::progress`] now drawn, with its label.
-    work: std::sync::Mutex<Option<(String, ProgressBar)>>,
+    bars: lopper::pipeline::Bars,
 }
 
 impl Bars {
     /// Bars when `show`, else none.
     pub fn new(show: bool) -> Self {
         Self {
-            show,
-            work: std::sync::Mutex::new(None),
+            bars: lopper::pipeline::Bars::new(show, "lopper"),
         }
     }
 }
 
 impl Observers for Bars {
     fn fit(&self, label: &str) -> Option<Box<dyn FitObserver>> {
-        self.show
-            .then(|| Box::new(FitProgress::new(label)) as Box<dyn FitObserver>)
+        self.bars.fit(label)
     }
 
     fn search(&self, label: &str) -> Option<Box<dyn Observer>> {
-        self.show
-            .then(|| Box::new(SearchProgress::new(label)) as Box<dyn Observer>)
+        self.bars.search(label)
     }
 
     fn message(&self, text: &str) {
-        if self.show {
-            eprintln!("lopper: {text}");
-        }
+        self.bars.message(text);
     }
 
     fn progress(&self, label: &str, done: usize, total: usize) {
-        if !self.show {
-            return;
-        }
-        let mut work = self.work.lock().unwrap_or_else(|p| p.into_inner());
-        if work.as_ref().is_none_or(|(l, _)| l != label) {
-            if let Some((_, old)) = work.take() {
-                old.finish();
-            }
-            let bar = ProgressBar::new(total as u64);
-            bar.set_style(style(
-                "{prefix:.bold} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len}  ETA {eta}",
-            ));
-            bar.set_prefix(label.to_string());
-            *work = Some((label.to_string(), bar));
-        }
-        if let Some((_, bar)) = work.as_ref() {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-            if done >= total {
-                bar.finish();
-            }
-        }
+        self.bars.progress(label, done, total);
     }
 
     fn stage(&self, stage: Stage, output: &Path, skipped: bool) {
@@ -106,116 +76,5 @@ impl Observers for Bars {
 
     fn evaluated(&self, record: &EvalRecord) {
         crate::eval::print(record);
-    }
-}
-
-fn style(template: &str) -> ProgressStyle {
-    ProgressStyle::with_template(template)
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ")
-}
-
-/// A terminal progress bar: steps against the total, loss, examples/s and ETA. Hidden when
-/// standard error is not a terminal.
-pub struct FitProgress {
-    bar: ProgressBar,
-    last_validation: String,
-}
-
-impl FitProgress {
-    /// A bar titled `label`.
-    pub fn new(label: &str) -> Self {
-        let bar = ProgressBar::new(0);
-        bar.set_style(style(
-            "{prefix:.bold} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} steps  ETA {eta}  {msg}",
-        ));
-        bar.set_prefix(label.to_string());
-        bar.enable_steady_tick(Duration::from_millis(500));
-        Self {
-            bar,
-            last_validation: String::new(),
-        }
-    }
-}
-
-impl FitObserver for FitProgress {
-    fn on_start(&mut self, done: usize, total: usize) {
-        self.bar.set_length(total as u64);
-        self.bar.set_position(done as u64);
-        self.bar.reset_eta();
-    }
-
-    fn on_step(&mut self, r: &StepRecord, eps: f64) {
-        self.bar.set_position(r.step as u64 + 1);
-        self.bar.set_message(format!(
-            "loss {:.4}  {eps:.1} ex/s{}",
-            r.loss, self.last_validation
-        ));
-    }
-
-    fn on_validation(&mut self, r: &ValidationRecord) {
-        let scores: Vec<String> = r
-            .scores
-            .iter()
-            .map(|s| format!("{:?} {:.4}", s.role, s.score).to_lowercase())
-            .collect();
-        self.last_validation = format!("  | val {} {}", r.metric, scores.join(", "));
-        self.bar.println(format!(
-            "epoch {}: validation {} {}",
-            r.epoch + 1,
-            r.metric,
-            scores.join(", ")
-        ));
-    }
-
-    fn on_finish(&mut self) {
-        self.bar.finish();
-    }
-}
-
-/// A terminal progress bar (indicatif): evaluations against the budget, the front's size and
-/// its hypervolume. Hidden when standard error is not a terminal.
-pub struct SearchProgress {
-    bar: ProgressBar,
-}
-
-impl SearchProgress {
-    /// A progress bar titled `label`.
-    pub fn new(label: &str) -> Self {
-        let bar = ProgressBar::new(0);
-        bar.set_style(style(
-            "{prefix:.bold} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} evals  {msg}",
-        ));
-        bar.set_prefix(label.to_string());
-        bar.enable_steady_tick(Duration::from_millis(250));
-        Self { bar }
-    }
-
-    fn update(&self, p: &Progress<'_>) {
-        match p.budget {
-            Some(b) => self.bar.set_length(b as u64),
-            None => self.bar.set_length(p.evaluations as u64),
-        }
-        self.bar.set_position(p.evaluations as u64);
-        let hv = p
-            .hypervolume
-            .map(|h| format!("  HV {h:.4}"))
-            .unwrap_or_default();
-        self.bar.set_message(format!("front {}{hv}", p.front_size));
-    }
-}
-
-impl Observer for SearchProgress {
-    fn on_start(&mut self, p: &Progress<'_>) {
-        self.update(p);
-    }
-
-    fn on_trial(&mut self, p: &Progress<'_>) {
-        self.update(p);
-    }
-
-    fn on_finish(&mut self, p: &Progress<'_>) {
-        self.update(p);
-        self.bar.finish();
     }
 }

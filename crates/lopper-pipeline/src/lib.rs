@@ -14,7 +14,8 @@
 //! | evaluate | [`evaluate`] | a model, a [`DataSpec`], an [`EvalSpec`] | an [`EvalRecord`] | — |
 //! | a baseline | a [`PruningMethod`] (by name: [`build_pruning_method`]) | a [`PruningInput`] | a [`FrontFile`] | a [`SearchDir`] |
 //!
-//! Progress goes to [`Observers`] the caller installs ([`Silent`] for none).
+//! Progress goes to [`Observers`] the caller installs ([`Silent`] for none; with the
+//! `progress` feature, `Bars` draws progress bars).
 
 mod baseline;
 mod data;
@@ -24,6 +25,8 @@ mod export;
 mod layout;
 mod observe;
 mod pipeline;
+#[cfg(feature = "progress")]
+mod progress;
 mod records;
 mod report;
 mod search;
@@ -45,6 +48,8 @@ pub use observe::{Observers, Silent};
 pub use pipeline::{
     BaselineStage, ExportSpec, Pipeline, PipelineConfig, PipelineOutcome, Stage, StagePlan,
 };
+#[cfg(feature = "progress")]
+pub use progress::{Bars, FitProgress, SearchProgress};
 pub use records::{
     BestEpoch, EvalRecord, EvalSet, FrontFile, FrontMember, FullNetwork, LatencyFigures, Record,
     RewiringRecord, SplitMeta, TestScore, TestScores, TrainMeta, TrainRecord, TrainSummary,
