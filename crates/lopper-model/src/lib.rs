@@ -17,7 +17,8 @@
 //!   [`Network`] trait is what scoring and timing take of both.
 //! - [`SuperNet::importance`] and [`SuperNet::rewire`] reorder heads and units, most important
 //!   first, so that spaces keeping the first ones keep those (DynaBERT's rewiring).
-//! - [`paper_params`], [`dense_params`] and [`macs`] count a sub-network from the config.
+//! - [`paper_params`], [`encoder_params`], [`dense_params`] and [`macs`] count a sub-network
+//!   from the config.
 //!
 //! The backend is Burn's run-time [`Device`](burn::tensor::Device): `Device::flex()` by
 //! default (feature `flex`), `Device::libtorch()` with feature `tch`, `Device::cuda(0)` with
@@ -40,7 +41,7 @@ mod weights;
 
 pub use batch::Batch;
 pub use config::{EncoderConfig, Family, HeadKind, LayerShape};
-pub use count::{dense_params, macs, paper_params};
+pub use count::{dense_params, encoder_params, macs, paper_params};
 pub use encoder::{Classifier, EncoderOutput, EncoderWeights, LoadReport, Mode};
 pub use error::{ModelError, Result};
 pub use export::{export, save};

@@ -398,7 +398,10 @@ impl PruningMethod for WsNas {
     ) -> Result<FrontFile> {
         let spec = input.train("ws-nas")?;
         let run = TrainDir::new(dir.path().join("supernet"));
-        crate::train(spec, &run, observers)?;
+        // A finished super-network is kept (the search resumes on its own).
+        if !run.summary().is_file() {
+            crate::train(spec, &run, observers)?;
+        }
         let search = self.search.clone().unwrap_or_default();
         Ok(crate::search(&search, &run, dir, observers)?.front)
     }
