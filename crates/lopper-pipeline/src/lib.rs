@@ -36,8 +36,8 @@ mod train;
 pub use baseline::{
     BaselineRecord, BaselineSettings, ConstraintKind, HeadPruningSpec, LayerDroppingSpec,
     PruningInput, PruningMethod, PruningPlugin, RfpBudget, RfpSpec, RfpStage, RfpStepKind,
-    RfpTrace, SnasSpec, WsNas, bottom_layers, build_pruning_method, head_pruning, layer_dropping,
-    parse_method_settings, pruning_methods, rfp, standard_nas,
+    RfpTrace, SampleSplit, SnasSpec, WsNas, bottom_layers, build_pruning_method, head_pruning,
+    layer_dropping, parse_method_settings, pruning_methods, rfp, standard_nas,
 };
 pub use data::DataSpec;
 pub use embed::Embedder;

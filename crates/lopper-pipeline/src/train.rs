@@ -224,6 +224,43 @@ impl TrainSpec {
         }
     }
 
+    /// The settings that fine-tune `checkpoint` (a checkpoint of the run `record` describes)
+    /// further for `epochs`, as that run was fine-tuned: its task, data, split, limits,
+    /// optimizer settings and seeds, the `standard` strategy (what fine-tuning a pruned
+    /// sub-network of it after pruning needs).
+    pub fn continuing(record: &TrainRecord, checkpoint: &Path, epochs: usize) -> Self {
+        let (meta, fit) = (&record.meta, &record.fit);
+        Self {
+            task: meta.task,
+            data: meta.data.clone(),
+            protocol: meta.split.protocol,
+            split_seed: meta.split.seed.unwrap_or(0),
+            model: checkpoint.display().to_string(),
+            strategy: StrategyKind::Standard,
+            space: meta.space,
+            sampler: meta.sampler,
+            train_limit: meta.split.train_limit,
+            validation_limit: meta.split.validation_limit,
+            test_limit: meta.split.test_limit,
+            lr: fit.train.lr,
+            epochs,
+            batch_size: fit.train.batch_size,
+            warmup_steps: fit.train.warmup_steps,
+            weight_decay: fit.train.weight_decay,
+            grad_clip: fit.train.grad_clip.unwrap_or(0.0),
+            num_random: fit.train.strategy_config.num_random,
+            temperature: fit.train.strategy_config.temperature,
+            seed: fit.train.seed,
+            data_seed: Some(fit.data_seed),
+            max_len: meta.max_len,
+            max_steps: None,
+            checkpoint_every: fit.checkpoint_every,
+            eval_batch_size: fit.eval_batch_size,
+            rewire: false,
+            rewire_examples: defaults::REWIRE_EXAMPLES,
+        }
+    }
+
     /// The trainer's settings.
     pub fn fit_config(&self) -> FitConfig {
         FitConfig {

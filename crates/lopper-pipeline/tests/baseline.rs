@@ -5,7 +5,7 @@
 
 use lopper_pipeline::{
     Budget, Checkpoint, DataSpec, EvalSpec, FrontFile, HeadPruningSpec, Record, RfpSpec,
-    RfpStepKind, RfpTrace, SearchDir, Silent, TrainDir, TrainSpec,
+    RfpStepKind, RfpTrace, SampleSplit, SearchDir, Silent, TrainDir, TrainSpec,
 };
 use lopper_train::StrategyKind;
 
@@ -133,6 +133,46 @@ fn head_pruning_writes_a_nested_front_that_exports_and_evaluates() {
     };
     let err = lopper_pipeline::head_pruning(&bad, &run, &dir, &Silent).unwrap_err();
     assert!(err.to_string().contains("fraction"), "{err}");
+
+    // The settings the papers leave open: importance on the validation split, and every
+    // pruned step fine-tuned after pruning, each then its own model.
+    let tuned = HeadPruningSpec {
+        fraction: 0.75,
+        sample_split: SampleSplit::Validation,
+        fine_tune_epochs: 1,
+        ..spec
+    };
+    let tuned_dir = SearchDir::new(out.path().join("hp-tuned"));
+    let front = lopper_pipeline::head_pruning(&tuned, &run, &tuned_dir, &Silent).unwrap();
+    let mut by_step = front.front.clone();
+    by_step.sort_by_key(|m| m.id);
+    let heads: Vec<usize> = by_step.iter().map(|m| m.subnet.total_heads()).collect();
+    assert_eq!(heads, [72, 18, 4, 1, 0]);
+    assert!(
+        by_step[0].model.is_none(),
+        "the unpruned step is not retrained"
+    );
+    for (i, m) in by_step.iter().enumerate().skip(1) {
+        let model = m.model.as_ref().unwrap();
+        assert!(
+            model.ends_with(format!("members/step-{i}/best")),
+            "{model:?}"
+        );
+        // Its own run fine-tuned exactly its sub-network.
+        let record = lopper_pipeline::read_train_run(&TrainDir::new(
+            tuned_dir.path().join("members").join(format!("step-{i}")),
+        ))
+        .unwrap();
+        assert_eq!(record.meta.subnet.as_ref(), Some(&m.subnet));
+    }
+    // A fine-tuned member exports from its own weights to its recorded test error.
+    exports_to_its_test_error(
+        &by_step[1],
+        &best,
+        &data,
+        train.max_len,
+        &out.path().join("export-tuned"),
+    );
 }
 
 #[test]

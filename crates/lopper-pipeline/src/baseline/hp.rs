@@ -6,12 +6,12 @@ use lopper_train::{model_batch, prune_heads_iteratively};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BaselineRecord, BaselineSettings, FineTunedRun, PruningInput, PruningMethod,
-    write_baseline_front,
+    BaselineRecord, BaselineSettings, FineTunedRun, PruningInput, PruningMethod, SampleSplit,
+    member_of_run, write_baseline_front,
 };
 use crate::records::{FrontFile, FullNetwork};
 use crate::search::d_eval_batch_size;
-use crate::{Checkpoint, Observers, PipelineError, Result, SearchDir, TrainDir};
+use crate::{Checkpoint, Observers, PipelineError, Result, SearchDir, TrainDir, TrainSpec};
 
 fn d_fraction() -> f64 {
     0.1
@@ -44,10 +44,20 @@ pub struct HeadPruningSpec {
     #[cfg_attr(feature = "clap", arg(long, default_value_t = d_batch_size()))]
     #[serde(default = "d_batch_size")]
     pub batch_size: usize,
+    /// The split the sample is drawn from: train (as Michel et al.) or validation.
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = SampleSplit::Train))]
+    #[serde(default)]
+    pub sample_split: SampleSplit,
     /// Seed of the sample.
     #[cfg_attr(feature = "clap", arg(long, default_value_t = 0))]
     #[serde(default)]
     pub seed: u64,
+    /// Fine-tune each pruned step for this many epochs, as the training run was fine-tuned
+    /// (`members/step-<i>/`, each step its own model); 0, the default, prunes without
+    /// retraining, as Michel et al. do.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0))]
+    #[serde(default)]
+    pub fine_tune_epochs: usize,
     /// Examples per batch when scoring members.
     #[cfg_attr(feature = "clap", arg(long, default_value_t = d_eval_batch_size()))]
     #[serde(default = "d_eval_batch_size")]
@@ -61,7 +71,9 @@ impl Default for HeadPruningSpec {
             fraction: d_fraction(),
             sample: d_sample(),
             batch_size: d_batch_size(),
+            sample_split: SampleSplit::Train,
             seed: 0,
+            fine_tune_epochs: 0,
             eval_batch_size: d_eval_batch_size(),
         }
     }
@@ -70,9 +82,11 @@ impl Default for HeadPruningSpec {
 /// Michel et al.'s head pruning of the network fine-tuned in `run`, into `dir`: head
 /// importance from the gradients of the loss with respect to head masks on a seeded sample of
 /// training examples, normalised per layer; the least important `fraction` of the remaining
-/// heads masked, the importance recomputed, until no head is left. No retraining, as in the
-/// paper. Every step is a member of the front (validation error and parameter fraction, and
+/// heads masked, the importance recomputed, until no head is left. No retraining by default,
+/// as in the paper. Every step is a member of the front (validation error and parameter fraction, and
 /// the test error where the protocol has a test set); writes `front.json` and `front.csv`.
+/// With `fine_tune_epochs`, every pruned step is fine-tuned after pruning (resumable: a step
+/// whose run is complete is kept).
 pub fn head_pruning(
     spec: &HeadPruningSpec,
     run: &TrainDir,
@@ -92,26 +106,31 @@ pub fn head_pruning(
         ));
     }
     let opened = FineTunedRun::open(run, spec.checkpoint)?;
+    let record_of_run = crate::read_train_run(run)?;
     let plain = lopper_model::default_device();
     let auto = plain.clone().autodiff();
     let net = opened.load(&auto)?;
 
-    // The importance sample: seeded, from the training split.
-    let encoded = opened.training_sample(spec.sample, spec.seed)?;
+    // The importance sample: seeded, from the chosen split.
+    let encoded = opened.sample(spec.sample_split, spec.sample, spec.seed)?;
     let mut batches = Vec::new();
     for b in encoded.batches(spec.batch_size)? {
         let (batch, targets) = model_batch(&b, net.config(), &auto)?;
         let targets = targets.ok_or_else(|| lopper_train::TrainError::Unlabelled {
             task: opened.meta.task.to_string(),
-            split: "training",
+            split: match spec.sample_split {
+                SampleSplit::Train => "training",
+                SampleSplit::Validation => "validation",
+            },
         })?;
         batches.push((batch, targets));
     }
     observers.message(&format!(
-        "head pruning {} ({} heads) on {} training examples, {} % of the remaining heads per step",
+        "head pruning {} ({} heads) on {} {} examples, {} % of the remaining heads per step",
         opened.checkpoint.display(),
         net.config().num_layers * net.config().num_heads,
         encoded.len(),
+        spec.sample_split,
         spec.fraction * 100.0
     ));
     let total = net.config().num_layers * net.config().num_heads;
@@ -142,7 +161,36 @@ pub fn head_pruning(
         let subnet = Subnet::new(&arch, layers)?;
         let mut extra = serde_json::Map::new();
         extra.insert("step".into(), i.into());
-        members.push(scoring.member(&net, i as u64, subnet, extra, None)?);
+        let member = if spec.fine_tune_epochs > 0 && i > 0 {
+            // Fine-tuned after pruning: its own run, its best checkpoint the member's model.
+            let step_run = TrainDir::new(dir.path().join("members").join(format!("step-{i}")));
+            if !step_run.summary().is_file() {
+                observers.message(&format!(
+                    "HP: fine-tuning step {i} ({}) for {} epochs → {}",
+                    subnet,
+                    spec.fine_tune_epochs,
+                    step_run.path().display()
+                ));
+                let train = TrainSpec::continuing(
+                    &record_of_run,
+                    &opened.checkpoint,
+                    spec.fine_tune_epochs,
+                );
+                crate::train_subnet(&train, &subnet, &step_run, None, observers)?;
+            }
+            member_of_run(
+                &step_run,
+                i as u64,
+                subnet,
+                extra,
+                true,
+                spec.eval_batch_size,
+            )?
+            .0
+        } else {
+            scoring.member(&net, i as u64, subnet, extra, None)?
+        };
+        members.push(member);
         observers.progress("HP: steps scored", i + 1, steps.len());
     }
     let full = FullNetwork::from(members[0].clone());

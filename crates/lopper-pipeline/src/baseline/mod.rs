@@ -225,6 +225,30 @@ pub(crate) fn member_of_run(
     Ok((member, scoring.objectives()))
 }
 
+/// Which split of a fine-tuned run the gradient-based methods (HP's importance, RFP's Fisher
+/// and mask tuning) draw their sample from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "snake_case")]
+pub enum SampleSplit {
+    /// The training split (what the network was fine-tuned on), as Kwon et al. draw RFP's
+    /// sample and Michel et al. compute head importance.
+    #[default]
+    Train,
+    /// The validation split (held out from the fine-tuning; the error objective is measured
+    /// on it too, so the members' validation errors are then no longer held out).
+    Validation,
+}
+
+impl std::fmt::Display for SampleSplit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SampleSplit::Train => "train",
+            SampleSplit::Validation => "validation",
+        })
+    }
+}
+
 /// A fine-tuned run opened for pruning: its record, checkpoint, splits and tokenizer.
 pub(crate) struct FineTunedRun {
     pub(crate) meta: TrainMeta,
@@ -260,15 +284,22 @@ impl FineTunedRun {
         Ok(net)
     }
 
-    /// A seeded sample of `n` training examples (all of them when there are fewer), encoded.
-    pub(crate) fn training_sample(&self, n: usize, seed: u64) -> Result<EncodedDataset> {
-        let mut train = self.splits.train.clone();
-        if let Some(limit) = self.meta.split.train_limit {
-            train.examples.truncate(limit);
+    /// A seeded sample of `n` examples of the run's `split` (as the run trained or validated
+    /// on it: its limits applied; all of them when there are fewer), encoded.
+    pub(crate) fn sample(&self, split: SampleSplit, n: usize, seed: u64) -> Result<EncodedDataset> {
+        let (mut set, limit) = match split {
+            SampleSplit::Train => (self.splits.train.clone(), self.meta.split.train_limit),
+            SampleSplit::Validation => (
+                self.splits.validation.clone(),
+                self.meta.split.validation_limit,
+            ),
+        };
+        if let Some(limit) = limit {
+            set.examples.truncate(limit);
         }
-        train.examples.shuffle(&mut seeded_rng(seed));
-        train.examples.truncate(n);
-        Ok(EncodedDataset::new(&train, &self.tokenizer)?)
+        set.examples.shuffle(&mut seeded_rng(seed));
+        set.examples.truncate(n);
+        Ok(EncodedDataset::new(&set, &self.tokenizer)?)
     }
 
     /// How members are scored, as the search scores its trials: validation error and

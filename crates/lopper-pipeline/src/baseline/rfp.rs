@@ -14,8 +14,8 @@ use lopper_train::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BaselineRecord, BaselineSettings, FineTunedRun, PruningInput, PruningMethod, claim_folder,
-    write_baseline_front,
+    BaselineRecord, BaselineSettings, FineTunedRun, PruningInput, PruningMethod, SampleSplit,
+    claim_folder, write_baseline_front,
 };
 use crate::records::{FrontFile, FullNetwork, Record};
 use crate::search::d_eval_batch_size;
@@ -86,6 +86,10 @@ pub struct RfpSpec {
     #[cfg_attr(feature = "clap", arg(long, default_value_t = d_batch_size()))]
     #[serde(default = "d_batch_size")]
     pub batch_size: usize,
+    /// The split the sample is drawn from: train (as Kwon et al.) or validation.
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = SampleSplit::Train))]
+    #[serde(default)]
+    pub sample_split: SampleSplit,
     /// Seed of the sample.
     #[cfg_attr(feature = "clap", arg(long, default_value_t = 0))]
     #[serde(default)]
@@ -128,6 +132,7 @@ impl Default for RfpSpec {
             seq_len: None,
             sample: d_sample(),
             batch_size: d_batch_size(),
+            sample_split: SampleSplit::Train,
             seed: 0,
             rearrange: true,
             tune: true,
@@ -251,7 +256,8 @@ fn per_layer(m: &[Vec<bool>]) -> Vec<usize> {
 }
 
 /// Kwon et al.'s retraining-free pruning of the network fine-tuned in `run`, into `dir`: the
-/// empirical Fisher of every head and unit mask over a seeded sample of training examples;
+/// empirical Fisher of every head and unit mask over a seeded sample of training (or, by the
+/// setting, validation) examples;
 /// per budget, the mask search, the rearrangement and the mask tuning (each step scored on the
 /// test set in `rfp.json`); the tuned scale factors folded into a full-size checkpoint per
 /// budget (`dir/members/<fraction>`), which the member names as its model. Writes
@@ -275,7 +281,7 @@ pub fn rfp(
     claim_folder(dir, &record)?;
 
     // The sample, batched for the gradients (autodiff) and for the tuning (plain).
-    let encoded = opened.training_sample(spec.sample, spec.seed)?;
+    let encoded = opened.sample(spec.sample_split, spec.sample, spec.seed)?;
     let mut grad_batches: Vec<(Batch, Targets)> = Vec::new();
     let mut plain_batches: Vec<Batch> = Vec::new();
     let mut tokens = 0usize;
@@ -283,7 +289,10 @@ pub fn rfp(
         let (batch, targets) = model_batch(&b, net.config(), &auto)?;
         let targets = targets.ok_or_else(|| lopper_train::TrainError::Unlabelled {
             task: opened.meta.task.to_string(),
-            split: "training",
+            split: match spec.sample_split {
+                SampleSplit::Train => "training",
+                SampleSplit::Validation => "validation",
+            },
         })?;
         tokens += batch
             .attention_mask
@@ -309,10 +318,11 @@ pub fn rfp(
         FisherRecord::read(&fisher_path)?
     } else {
         observers.message(&format!(
-            "RFP: Fisher of {} heads and {} units on {} training examples",
+            "RFP: Fisher of {} heads and {} units on {} {} examples",
             net.config().num_layers * net.config().num_heads,
             net.config().num_layers * net.config().intermediate_size,
-            encoded.len()
+            encoded.len(),
+            spec.sample_split
         ));
         let started = Instant::now();
         let c = net.config();
