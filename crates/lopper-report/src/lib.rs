@@ -2,8 +2,9 @@
 //!
 //! - **plots**, each as an SVG and an 800×600 PNG drawn with [plotters]: [`plot_front`] (every
 //!   trial, the Pareto front as a step line and optionally a second set such as the front on
-//!   the test set), [`plot_hypervolume`] (hypervolume over evaluations) and [`plot_loss`] (a
-//!   training loss with its moving average);
+//!   the test set), [`plot_hypervolume`] (hypervolume over evaluations), [`plot_loss`] (a
+//!   training loss with its moving average) and [`plot_curves`] (curves of means with error
+//!   bars and labelled horizontal levels, such as performance against the fraction pruned);
 //! - **documents** ([`Doc`]): headings, paragraphs, tables, code and plots, rendered as
 //!   Markdown that links the PNG plots and as one self-contained HTML page (inline CSS, the SVG
 //!   plots inlined, no scripts, no external references).
@@ -23,7 +24,9 @@ mod plot;
 
 pub use doc::{Block, Doc, inline_svg};
 pub use font::load_font;
-pub use plot::{FrontPlot, plot_front, plot_hypervolume, plot_loss, with_ext};
+pub use plot::{
+    Curve, CurvesPlot, FrontPlot, plot_curves, plot_front, plot_hypervolume, plot_loss, with_ext,
+};
 
 /// What can go wrong while reading a run folder or writing plots and reports.
 #[derive(Debug, thiserror::Error)]

@@ -38,6 +38,103 @@ enum Mark {
     Dots(u32),
     Triangles(u32),
     Line(u32),
+    /// Separate segments: the points taken in pairs (error bars).
+    Segments(u32),
+}
+
+/// Colours of the curves of [`plot_curves`], in order (matplotlib's tab10).
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
+const LEVEL: RGBColor = RGBColor(120, 120, 120);
+
+/// One curve of [`plot_curves`]: points `(x, mean, standard deviation)`, drawn as a line
+/// through the means with error bars of ± one standard deviation (none where it is 0).
+#[derive(Debug, Clone, Default)]
+pub struct Curve {
+    /// Its legend entry.
+    pub label: String,
+    /// `(x, mean, sd)`, drawn in x order.
+    pub points: Vec<(f64, f64, f64)>,
+}
+
+/// What [`plot_curves`] draws: curves with error bars and horizontal reference levels (such
+/// as the unpruned model's performance and shares of it).
+#[derive(Debug, Clone, Default)]
+pub struct CurvesPlot {
+    /// The title above the plot.
+    pub title: String,
+    /// The x axis label.
+    pub x_label: String,
+    /// The y axis label.
+    pub y_label: String,
+    /// The curves, each in its own colour.
+    pub curves: Vec<Curve>,
+    /// Horizontal lines `(label, y)` across the plot.
+    pub levels: Vec<(String, f64)>,
+}
+
+/// Draws curves with error bars and horizontal levels to `out_base.svg` and `out_base.png`
+/// (800×600); returns the two paths.
+pub fn plot_curves(out_base: &Path, spec: &CurvesPlot) -> Result<Vec<PathBuf>, ReportError> {
+    let mut series = Vec::new();
+    let xs = || {
+        spec.curves
+            .iter()
+            .flat_map(|c| c.points.iter().map(|p| p.0))
+    };
+    let (x0, x1) = xs().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+        (lo.min(x), hi.max(x))
+    });
+    let mut texts = Vec::new();
+    if x0 <= x1 {
+        for (label, y) in &spec.levels {
+            series.push(Series::new(
+                None,
+                &[(x0, *y), (x1, *y)],
+                Mark::Line(1),
+                LEVEL,
+            ));
+            // Named at its left end, above the line.
+            texts.push((label.clone(), (x0, *y)));
+        }
+    }
+    for (i, curve) in spec.curves.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let mut pts = curve.points.clone();
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let means: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.1)).collect();
+        let bars: Vec<(f64, f64)> = pts
+            .iter()
+            .filter(|p| p.2 > 0.0)
+            .flat_map(|&(x, m, sd)| [(x, m - sd), (x, m + sd)])
+            .collect();
+        series.push(Series::new(
+            Some(curve.label.clone()),
+            &means,
+            Mark::Line(2),
+            color,
+        ));
+        series.push(Series::new(None, &means, Mark::Dots(4), color));
+        series.push(Series::new(None, &bars, Mark::Segments(1), color));
+    }
+    render(
+        out_base,
+        &Chart {
+            title: &spec.title,
+            x_label: &spec.x_label,
+            y_label: &spec.y_label,
+            series,
+            texts,
+        },
+    )
 }
 
 struct Series {
@@ -68,6 +165,8 @@ struct Chart<'a> {
     x_label: &'a str,
     y_label: &'a str,
     series: Vec<Series>,
+    /// Labels drawn at data coordinates.
+    texts: Vec<(String, (f64, f64))>,
 }
 
 /// Draws the trials and the Pareto front of a search to `out_base.svg` and `out_base.png`
@@ -106,6 +205,7 @@ pub fn plot_front(out_base: &Path, spec: &FrontPlot) -> Result<Vec<PathBuf>, Rep
             x_label: &spec.x_label,
             y_label: &spec.y_label,
             series,
+            texts: Vec::new(),
         },
     )
 }
@@ -129,6 +229,7 @@ pub fn plot_hypervolume(
             x_label: "evaluations",
             y_label: "hypervolume",
             series,
+            texts: Vec::new(),
         },
     )
 }
@@ -152,6 +253,7 @@ pub fn plot_loss(
             title: "Training loss",
             x_label: "step",
             y_label: "loss",
+            texts: Vec::new(),
             series: vec![
                 Series::new(Some("loss".into()), &steps, Mark::Line(1), TRIAL),
                 Series::new(
@@ -276,6 +378,12 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Res
                 c.draw_series(pts.map(|p| TriangleMarker::new(p, r, color.filled())))
             }
             Mark::Line(w) => c.draw_series(LineSeries::new(pts, color.stroke_width(w))),
+            Mark::Segments(w) => c.draw_series(
+                series
+                    .points
+                    .chunks_exact(2)
+                    .map(|p| PathElement::new(vec![p[0], p[1]], color.stroke_width(w))),
+            ),
         }
         .map_err(s)?;
         if let Some(label) = &series.label {
@@ -285,11 +393,19 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Res
                 Mark::Triangles(r) => {
                     TriangleMarker::new((x + 10, y), r, color.filled()).into_dyn()
                 }
-                Mark::Line(w) => {
+                Mark::Line(w) | Mark::Segments(w) => {
                     PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(w)).into_dyn()
                 }
             });
         }
+    }
+    for (text, at) in &chart.texts {
+        c.draw_series(std::iter::once(Text::new(
+            text.clone(),
+            *at,
+            ("sans-serif", 13).into_font().color(&LEVEL),
+        )))
+        .map_err(s)?;
     }
     if chart.series.iter().any(|s| s.label.is_some()) {
         c.configure_series_labels()
@@ -322,6 +438,35 @@ mod tests {
         assert_eq!(axis_range([2.0].into_iter()), (1.8, 2.2));
         assert_eq!(axis_range([0.0].into_iter()), (-1.0, 1.0));
         assert_eq!(axis_range(std::iter::empty()), (0.0, 1.0));
+    }
+
+    #[test]
+    fn curves_are_drawn_with_their_labels_and_levels() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let spec = CurvesPlot {
+            title: "MRPC".into(),
+            x_label: "fraction pruned".into(),
+            y_label: "F1".into(),
+            curves: vec![
+                Curve {
+                    label: "rfp".into(),
+                    points: vec![(0.5, 0.80, 0.01), (0.1, 0.88, 0.0)],
+                },
+                Curve {
+                    label: "ws-nas".into(),
+                    points: vec![(0.1, 0.86, 0.02)],
+                },
+            ],
+            levels: vec![("y*".into(), 0.88), ("0.95 y*".into(), 0.836)],
+        };
+        let base = dir.path().join("plots").join("curves");
+        let paths = plot_curves(&base, &spec).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(paths.len(), 2);
+        let svg = std::fs::read_to_string(&paths[0]).unwrap_or_else(|e| panic!("{e}"));
+        for text in ["rfp", "ws-nas", "y*", "0.95 y*", "fraction pruned"] {
+            assert!(svg.contains(text), "{text} not drawn");
+        }
+        assert!(paths[1].is_file());
     }
 
     #[test]

@@ -233,10 +233,18 @@ fn report(results: Option<PathBuf>) -> Result<()> {
         if !rows.iter().any(|r| r.scale == scale) {
             continue;
         }
-        let md = report::methods(&rows, scale);
+        let (md, figures) = report::methods(&rows, scale);
+        for figure in &figures {
+            lopper::report::plot_curves(&dir.join(&figure.name), &figure.plot)
+                .with_context(|| format!("plotting {}", figure.task))?;
+        }
         let out = dir.join(format!("methods-{scale}.md"));
         std::fs::write(&out, &md).with_context(|| format!("writing {}", out.display()))?;
-        println!("{md}\nwritten: {}", out.display());
+        println!(
+            "{md}\nwritten: {} and {} figures",
+            out.display(),
+            figures.len()
+        );
     }
     Ok(())
 }

@@ -125,8 +125,20 @@ fn minutes(s: Option<f64>) -> String {
     s.map_or_else(|| "—".into(), |s| format!("{:.1}", s / 60.0))
 }
 
-/// The Markdown report of the methods study at `scale` over `rows` (every task present).
-pub fn methods(rows: &[Row], scale: Scale) -> String {
+/// The figure of one task: test performance against the fraction of the encoder pruned, a
+/// curve per method (mean ± sd over seeds), with y*, 0.95 y* and 0.90 y*.
+pub struct Figure {
+    /// The task.
+    pub task: TaskSource,
+    /// Its file name without extension (`methods-<scale>-<task>`).
+    pub name: String,
+    /// What to draw.
+    pub plot: lopper::report::CurvesPlot,
+}
+
+/// The Markdown report of the methods study at `scale` over `rows` (every task present) and
+/// its figures (the report links them as `<name>.svg`).
+pub fn methods(rows: &[Row], scale: Scale) -> (String, Vec<Figure>) {
     let rows: Vec<Row> = rows.iter().filter(|r| r.scale == scale).cloned().collect();
     let fractions = scale.settings().fractions;
     let mut tasks: Vec<TaskSource> = Vec::new();
@@ -163,6 +175,7 @@ pub fn methods(rows: &[Row], scale: Scale) -> String {
 
     // On how many tasks each method keeps 95 % / 90 % of y* (mean over seeds).
     let mut keeps: Vec<(Method, Vec<Kept>)> = Vec::new();
+    let mut figures = Vec::new();
     for &task in &tasks {
         let y = unpruned(&rows, task);
         let ys: Vec<f64> = y.iter().map(|(_, v)| *v).collect();
@@ -180,10 +193,32 @@ pub fn methods(rows: &[Row], scale: Scale) -> String {
                 let _ = writeln!(md, "Unpruned: no RFP or HP unit yet.\n");
             }
         }
+        let metric = task.task().metric.name();
+        let mut plot = lopper::report::CurvesPlot {
+            title: format!("{task}: test {metric} after pruning ({scale} scale)"),
+            x_label: "fraction of the encoder's parameters pruned".into(),
+            y_label: format!("test {metric}"),
+            curves: Vec::new(),
+            levels: y_mean.map_or_else(Vec::new, |(y, _)| {
+                vec![
+                    ("y* (unpruned)".to_string(), y),
+                    ("0.95 y*".to_string(), 0.95 * y),
+                    ("0.90 y*".to_string(), 0.90 * y),
+                ]
+            }),
+        };
         let header: Vec<String> = fractions.iter().map(|f| format!("≤ {f}")).collect();
         let _ = writeln!(md, "| method | {} | minutes | seeds |", header.join(" | "));
         let _ = writeln!(md, "|---|{}---|---|", "---|".repeat(fractions.len()));
         for line in lines(&rows, task, &fractions) {
+            plot.curves.push(lopper::report::Curve {
+                label: line.method.to_string(),
+                points: fractions
+                    .iter()
+                    .zip(&line.at)
+                    .filter_map(|(t, v)| v.map(|(m, sd, _)| (1.0 - t, m, sd)))
+                    .collect(),
+            });
             let cells: Vec<String> = line.at.iter().map(|v| cell(*v, line.seeds)).collect();
             let _ = writeln!(
                 md,
@@ -211,7 +246,9 @@ pub fn methods(rows: &[Row], scale: Scale) -> String {
                 }
             }
         }
-        let _ = writeln!(md);
+        let name = format!("methods-{scale}-{task}");
+        let _ = writeln!(md, "\n![{task}]({name}.svg)\n");
+        figures.push(Figure { task, name, plot });
     }
     if !keeps.is_empty() {
         let _ = writeln!(
@@ -230,7 +267,7 @@ pub fn methods(rows: &[Row], scale: Scale) -> String {
             let _ = writeln!(md, "| {method} | {} |", cells.join(" | "));
         }
     }
-    md
+    (md, figures)
 }
 
 #[cfg(test)]
@@ -278,8 +315,23 @@ mod tests {
             row(Method::Hp, RowKind::Member, 0.8, 0.1, 0.22, 0),
             row(Method::Rfp, RowKind::Member, 0.5, 0.1, 0.35, 0),
         ];
-        let md = methods(&rows, Scale::Smoke);
+        let (md, figures) = methods(&rows, Scale::Smoke);
         assert!(md.contains("y* = 0.8000"), "{md}");
+        assert!(
+            md.contains("![movie-reviews](methods-smoke-movie-reviews.svg)"),
+            "{md}"
+        );
+        // One figure per task: a curve per method over the fractions it reaches, the levels.
+        assert_eq!(figures.len(), 1);
+        let plot = &figures[0].plot;
+        let hp = plot
+            .curves
+            .iter()
+            .find(|c| c.label == "hp")
+            .unwrap_or_else(|| panic!("hp"));
+        assert_eq!(hp.points.len(), 2);
+        assert!((hp.points[0].0 - 0.1).abs() < 1e-12 && (hp.points[0].1 - 0.78).abs() < 1e-12);
+        assert_eq!(plot.levels.len(), 3);
         assert!(
             md.contains("| hp | 0.7800 | 0.7800 | — | — | — | 1.0 | 1 |"),
             "{md}"

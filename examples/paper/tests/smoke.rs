@@ -103,6 +103,10 @@ fn the_smoke_methods_study_runs_every_method_once_and_reports() {
     report.push(results.to_str().unwrap());
     paper(&report);
     let md = std::fs::read_to_string(results.join("methods-smoke.md")).unwrap();
+    for ext in ["svg", "png"] {
+        let figure = results.join(format!("methods-smoke-movie-reviews.{ext}"));
+        assert!(figure.is_file(), "no {}", figure.display());
+    }
     for method in ["rfp", "hp", "ld", "ws-nas", "snas"] {
         assert!(
             md.contains(&format!("| {method} | ")),
