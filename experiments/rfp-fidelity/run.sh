@@ -20,4 +20,4 @@ MODEL=${MODEL:-.cache/models/all-MiniLM-L6-v2}
 "$LOPPER" train --task mrpc --data "$DATA" --model "$MODEL" --strategy standard \
     --epochs 5 --batch-size 4 --seed 0 --out runs/mrpc-standard --quiet
 "$LOPPER" baseline rfp --train-run runs/mrpc-standard --constraint macs \
-    --budgets 0.9,0.8,0.7,0.6,0.5 --sample 2048 --seed 0 --out runs/mrpc-rfp-macs
+    --budgets 0.9,0.8,0.7,0.6,0.5 --sample 2048 --seed 0 --out runs/mrpc-rfp-macs-2

@@ -4,7 +4,9 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use lopper::core::Subnet;
@@ -66,7 +68,7 @@ impl fmt::Display for Method {
 }
 
 /// One unit of the study.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unit {
     /// The task.
     pub task: TaskSource,
@@ -80,6 +82,75 @@ impl fmt::Display for Unit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} × {} × seed {}", self.task, self.method, self.seed)
     }
+}
+
+/// A unit's wall clock across runs: the seconds of earlier runs read from `path`, this run's
+/// added, and the sum written back every few seconds by a thread until [`UnitClock::stop`].
+struct UnitClock {
+    path: PathBuf,
+    before: f64,
+    started: Instant,
+    stop: Arc<AtomicBool>,
+    ticker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl UnitClock {
+    const EVERY: Duration = Duration::from_secs(5);
+
+    fn start(path: PathBuf) -> Result<Self> {
+        let before = match std::fs::read_to_string(&path) {
+            Ok(text) => text
+                .trim()
+                .parse::<f64>()
+                .with_context(|| format!("{}: not a number of seconds", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0.0,
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let started = Instant::now();
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticker = {
+            let (path, stop) = (path.clone(), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut last = Instant::now();
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(200));
+                    if last.elapsed() >= Self::EVERY {
+                        // Best effort: a failed write costs at most one interval.
+                        let _ = write_seconds(&path, before + started.elapsed().as_secs_f64());
+                        last = Instant::now();
+                    }
+                }
+            })
+        };
+        Ok(Self {
+            path,
+            before,
+            started,
+            stop,
+            ticker: Some(ticker),
+        })
+    }
+
+    /// Stops the ticker, writes the total and returns it.
+    fn stop(mut self) -> Result<f64> {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.ticker.take() {
+            let _ = t.join();
+        }
+        let total = self.before + self.started.elapsed().as_secs_f64();
+        write_seconds(&self.path, total)?;
+        Ok(total)
+    }
+}
+
+/// Writes `seconds` to `path` through a temporary file and a rename, so that a kill never
+/// leaves it half written.
+fn write_seconds(path: &Path, seconds: f64) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, format!("{seconds}\n"))
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 /// Where the study finds its model and data and keeps its runs.
@@ -103,17 +174,21 @@ impl Study {
     /// The units of `tasks` × `seeds` × `methods`, in running order.
     pub fn units(&self, tasks: &[TaskSource], seeds: &[u64], methods: &[Method]) -> Vec<Unit> {
         let mut units = Vec::new();
-        for &task in tasks {
+        for task in tasks {
             for &seed in seeds {
                 for &method in Method::ALL.iter().filter(|m| methods.contains(m)) {
-                    units.push(Unit { task, method, seed });
+                    units.push(Unit {
+                        task: task.clone(),
+                        method,
+                        seed,
+                    });
                 }
             }
         }
         units
     }
 
-    fn data_dir(&self, task: TaskSource) -> Result<&Path> {
+    fn data_dir(&self, task: &TaskSource) -> Result<&Path> {
         let dir = match task {
             TaskSource::Glue(_) => self.glue.as_deref(),
             TaskSource::MovieReviews => self.movie_reviews.as_deref(),
@@ -122,7 +197,7 @@ impl Study {
         dir.with_context(|| format!("no data folder for {task}"))
     }
 
-    fn seed_dir(&self, task: TaskSource, seed: u64) -> PathBuf {
+    fn seed_dir(&self, task: &TaskSource, seed: u64) -> PathBuf {
         self.runs
             .join(self.scale.to_string())
             .join(task.to_string())
@@ -132,12 +207,12 @@ impl Study {
     /// The fine-tuning settings of every method of `task` and `seed` at this scale.
     pub fn train_spec(
         &self,
-        task: TaskSource,
+        task: &TaskSource,
         seed: u64,
         strategy: StrategyKind,
     ) -> Result<TrainSpec> {
         let s = &self.settings;
-        let mut data = DataSpec::new(task, self.data_dir(task)?);
+        let mut data = DataSpec::new(task.clone(), self.data_dir(task)?);
         data.split_seed = seed;
         let mut spec = TrainSpec::new(data, self.model.display().to_string());
         spec.strategy = strategy;
@@ -156,7 +231,7 @@ impl Study {
     /// network), run here unless finished.
     fn fine_tuned(
         &self,
-        task: TaskSource,
+        task: &TaskSource,
         seed: u64,
         observers: &dyn Observers,
     ) -> Result<TrainDir> {
@@ -173,7 +248,7 @@ impl Study {
     }
 
     /// The model's configuration with `task`'s head: what the parameter fractions count.
-    fn config(&self, task: TaskSource) -> Result<EncoderConfig> {
+    fn config(&self, task: &TaskSource) -> Result<EncoderConfig> {
         let base = EncoderConfig::from_file(&self.model.join("config.json"))?;
         Ok(task_config(base, &task.task().kind))
     }
@@ -185,7 +260,7 @@ impl Study {
         observers: &dyn Observers,
     ) -> Result<(Box<dyn PruningMethod>, PruningInput)> {
         let s = &self.settings;
-        let Unit { task, method, seed } = *unit;
+        let (task, method, seed) = (&unit.task, unit.method, unit.seed);
         Ok(match method {
             Method::Rfp => {
                 // The study's fractions count the encoder; RFP's parameter budget counts as
@@ -216,6 +291,7 @@ impl Study {
             }
             Method::Hp => {
                 let spec = HeadPruningSpec {
+                    fraction: s.hp_fraction,
                     sample: s.sample,
                     seed,
                     ..HeadPruningSpec::default()
@@ -231,7 +307,10 @@ impl Study {
                     fine_tuned: Some(self.fine_tuned(task, seed, observers)?),
                     train: Some(self.train_spec(task, seed, StrategyKind::Standard)?),
                 };
-                (Box::new(LayerDroppingSpec::default()), input)
+                let spec = LayerDroppingSpec {
+                    drops: s.ld_drops.clone(),
+                };
+                (Box::new(spec), input)
             }
             Method::WsNas => {
                 let search = SearchSpec {
@@ -269,16 +348,21 @@ impl Study {
     }
 
     /// Runs `unit` (resuming what its folder holds) and returns its rows, stamped with
-    /// `commit`. Its seconds are this run's: a resumed unit counts only what was left.
+    /// `commit`. Its seconds are the wall-clock time of all its runs: the time so far is kept
+    /// in the unit's folder (`unit-seconds.txt`, rewritten every few seconds), so a unit
+    /// killed and resumed counts the killed run too, to within that interval.
     pub fn run(&self, unit: &Unit, commit: &str, observers: &dyn Observers) -> Result<Vec<Row>> {
-        let started = Instant::now();
-        let (method, input) = self.method(unit, observers)?;
-        let dir = SearchDir::new(self.seed_dir(unit.task, unit.seed).join(unit.method.name()));
-        let front = method
-            .prune(&input, &dir, observers)
-            .with_context(|| format!("{unit}"))?;
-        let seconds = started.elapsed().as_secs_f64();
-        self.rows(unit, &front, seconds, commit)
+        let dir = SearchDir::new(self.seed_dir(&unit.task, unit.seed).join(unit.method.name()));
+        std::fs::create_dir_all(dir.path())
+            .with_context(|| format!("creating {}", dir.path().display()))?;
+        let clock = UnitClock::start(dir.path().join("unit-seconds.txt"))?;
+        let front = self.method(unit, observers).and_then(|(method, input)| {
+            method
+                .prune(&input, &dir, observers)
+                .with_context(|| format!("{unit}"))
+        });
+        let seconds = clock.stop()?;
+        self.rows(unit, &front?, seconds, commit)
     }
 
     /// `front` as rows of `unit`.
@@ -289,7 +373,7 @@ impl Study {
         seconds: f64,
         commit: &str,
     ) -> Result<Vec<Row>> {
-        let c = self.config(unit.task)?;
+        let c = self.config(&unit.task)?;
         let full_encoder = encoder_params(&c, &Subnet::full(&c.arch())) as f64;
         let (Some(error), Some(params)) = (front.column("error"), front.column("params")) else {
             bail!("{unit}: the front has no error and params columns");
@@ -305,7 +389,7 @@ impl Study {
                 };
                 Ok(Row {
                     scale: self.scale,
-                    task: unit.task,
+                    task: unit.task.clone(),
                     method: unit.method,
                     seed: unit.seed,
                     kind,
@@ -340,5 +424,33 @@ impl Study {
             )?);
         }
         Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unit_clock_adds_the_seconds_of_earlier_runs() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("unit-seconds.txt");
+        std::fs::write(&path, "100.5\n").unwrap_or_else(|e| panic!("{e}"));
+        let clock = UnitClock::start(path.clone()).unwrap_or_else(|e| panic!("{e:#}"));
+        std::thread::sleep(Duration::from_millis(50));
+        let total = clock.stop().unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(total >= 100.55 && total < 110.0, "{total}");
+        let back: f64 = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, total);
+        // A corrupt file is an error naming it, not a silent zero.
+        std::fs::write(&path, "soon").unwrap_or_else(|e| panic!("{e}"));
+        let err = UnitClock::start(path)
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
+        assert!(format!("{err:#}").contains("unit-seconds.txt"), "{err:#}");
     }
 }

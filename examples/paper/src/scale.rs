@@ -59,6 +59,10 @@ pub struct Settings {
     /// RFP and HP: training examples their gradients (and RFP's tuning) use (Kwon et al.:
     /// 2,048).
     pub sample: usize,
+    /// HP: the share of the remaining heads removed per step (Michel et al.: 10 %).
+    pub hp_fraction: f64,
+    /// LD: how many top layers each member drops (empty: 1 … L−1, as Sajjad et al.).
+    pub ld_drops: Vec<usize>,
     /// The retained fractions of the encoder's parameters the tables select at.
     pub fractions: Vec<f64>,
 }
@@ -72,6 +76,8 @@ impl Scale {
     /// Its settings.
     pub fn settings(self) -> Settings {
         let fractions = vec![0.9, 0.8, 0.7, 0.6, 0.5];
+        // The smoke scale runs each method's every step, on less: three budgets, three
+        // drops, half the heads per HP step.
         match self {
             Scale::Smoke => Settings {
                 tasks: tasks(&["movie-reviews"]),
@@ -87,7 +93,9 @@ impl Scale {
                 snas_budget: 3,
                 snas_seconds: None,
                 sample: 16,
-                fractions,
+                hp_fraction: 0.5,
+                ld_drops: vec![1, 3, 5],
+                fractions: vec![0.9, 0.7, 0.5],
             },
             Scale::Reduced => Settings {
                 tasks: tasks(&["mrpc", "rte", "stsb", "sst2", "movie-reviews"]),
@@ -103,6 +111,8 @@ impl Scale {
                 snas_budget: 40,
                 snas_seconds: Some(1200.0),
                 sample: 512,
+                hp_fraction: 0.1,
+                ld_drops: Vec::new(),
                 fractions,
             },
             Scale::Paper => Settings {
@@ -119,6 +129,8 @@ impl Scale {
                 snas_budget: 100,
                 snas_seconds: None,
                 sample: 2048,
+                hp_fraction: 0.1,
+                ld_drops: Vec::new(),
                 fractions,
             },
         }
@@ -133,7 +145,7 @@ impl Settings {
             .snas_seconds
             .map_or_else(|| "none".to_string(), |s| format!("{s}s"));
         format!(
-            "train={};validation={};test={};epochs={};batch={};lr={};max_len={};search={};snas={}/{};sample={}",
+            "train={};validation={};test={};epochs={};batch={};lr={};max_len={};search={};snas={}/{};sample={};hp={};ld={}",
             limit(self.train_limit),
             limit(self.validation_limit),
             limit(self.test_limit),
@@ -144,7 +156,17 @@ impl Settings {
             self.search_budget,
             self.snas_budget,
             snas_seconds,
-            self.sample
+            self.sample,
+            self.hp_fraction,
+            if self.ld_drops.is_empty() {
+                "all".to_string()
+            } else {
+                self.ld_drops
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("/")
+            }
         )
     }
 }
