@@ -38,6 +38,8 @@ pub struct PretrainedArgs<S: clap::Args> {
     #[command(flatten)]
     pub train: TrainSpec,
     #[command(flatten)]
+    pub own: crate::train::OwnTaskFlags,
+    #[command(flatten)]
     pub spec: S,
     /// A finished `standard` fine-tuning of the same model and task, the unpruned network
     /// beside the front (default: fine-tuned here the same way).
@@ -92,7 +94,7 @@ fn pretrained<S: clap::Args>(
     let dir = SearchDir::new(&args.out);
     let input = PruningInput {
         fine_tuned: args.fine_tuned.as_ref().map(TrainDir::new),
-        train: Some(args.train.clone()),
+        train: Some(args.own.train_spec(&args.train)?),
     };
     let front = method.prune(&input, &dir, &Bars::new(!args.quiet))?;
     print(&front, what, &dir)

@@ -20,6 +20,8 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub data: DataSpec,
     #[command(flatten)]
+    pub own: crate::train::OwnTaskFlags,
+    #[command(flatten)]
     pub spec: EvalSpec,
     /// Also write the figures as JSON to this file.
     #[arg(long, value_name = "FILE")]
@@ -42,7 +44,8 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             }
         },
     };
-    let record = lopper::pipeline::evaluate(&model, subnet.as_ref(), &args.data, &args.spec)?;
+    let data = args.own.data_spec(&args.data)?;
+    let record = lopper::pipeline::evaluate(&model, subnet.as_ref(), &data, &args.spec)?;
     print(&record);
     if let Some(out) = &args.out {
         record.write(out)?;

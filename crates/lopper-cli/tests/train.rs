@@ -574,3 +574,132 @@ fn a_run_made_with_relative_paths_is_searched_from_another_directory() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(elsewhere.path().join("search/front.json").is_file());
 }
+
+/// Your own data: a folder of CSV files with a sentence-pair mapping, the labels read from
+/// the training file, the record keeping them, the run resumed from that record, and the
+/// test file scored by `lopper eval` with the same flags.
+#[test]
+fn train_and_eval_take_your_own_csv_files() {
+    let (tmp, model, out) = tiny_run();
+    let data = tmp.path().join("mine");
+    fs::create_dir_all(&data).unwrap();
+    let pairs = [
+        ("the team won", "the team lost", "no"),
+        ("the firm hired workers", "workers was hired", "yes"),
+        ("bees in the river", "honey in the river", "no"),
+        ("the storm floods the coast", "floods in the coast", "yes"),
+        ("anna is a doctor", "anna is a doctor", "yes"),
+        ("he missed the car", "he won the car", "no"),
+        ("the school won awards", "the school won", "yes"),
+        ("the film lost", "the film won awards", "no"),
+    ];
+    let csv = |rows: &[(&str, &str, &str)]| {
+        let mut s = String::from("first,second,verdict\n");
+        for (a, b, y) in rows {
+            s.push_str(&format!("\"{a}\",\"{b}\",{y}\n"));
+        }
+        s
+    };
+    fs::write(data.join("train.csv"), csv(&pairs)).unwrap();
+    fs::write(data.join("test.csv"), csv(&pairs[..3])).unwrap();
+    let (data_s, out_s) = (data.to_string_lossy(), out.to_string_lossy());
+    let own = [
+        "--task",
+        "classification",
+        "--data",
+        &data_s,
+        "--text-column",
+        "first",
+        "--text-column",
+        "second",
+        "--label-column",
+        "verdict",
+    ];
+    let mut args = vec!["train"];
+    args.extend(own);
+    args.extend([
+        "--model",
+        &model,
+        "--strategy",
+        "standard",
+        "--out",
+        &out_s,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "2",
+        "--max-len",
+        "32",
+        "--quiet",
+    ]);
+    let o = lopper(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    // 8 training rows: 5 train, 3 validation (the paper's 70/30); the test file is the test.
+    assert!(stdout.contains("test (3 examples"), "{stdout}");
+    let settings: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("train.json")).unwrap()).unwrap();
+    let task = &settings["meta"]["task"];
+    assert_eq!(task["kind"], "classification", "{task}");
+    assert_eq!(task["labels"], serde_json::json!(["no", "yes"]), "{task}");
+    assert_eq!(task["text_columns"], serde_json::json!(["first", "second"]));
+    // The record reads back: run again and it resumes.
+    let o = lopper(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("(resumed)"));
+
+    let best = out.join("best").to_string_lossy().into_owned();
+    let mut eval = vec![
+        "eval",
+        "--model",
+        &best,
+        "--set",
+        "test",
+        "--max-len",
+        "32",
+        "--latency",
+        r#"{"seq_len":16,"repetitions":3}"#,
+    ];
+    eval.extend(own);
+    let o = lopper(&eval);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("3 examples, accuracy"),
+        "{}",
+        text(&o.stdout)
+    );
+
+    // A column that is not there: one line naming the file and the columns it has.
+    let mut bad = args.clone();
+    let at = bad.iter().position(|a| *a == "verdict").unwrap();
+    bad[at] = "label";
+    let o = lopper(&bad);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("train.csv")
+            && err.contains("missing column `label`")
+            && err.contains("first, second, verdict"),
+        "{err}"
+    );
+    // Own-data flags on a named task are refused.
+    let o = lopper(&[
+        "train",
+        "--task",
+        "rte",
+        "--data",
+        &glue(),
+        "--model",
+        &model,
+        "--text-column",
+        "x",
+        "--out",
+        &out_s,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("are for your own data"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -19,6 +19,9 @@ pub enum RowError {
     /// The line could not be read (invalid UTF-8, a failing disk).
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The Parquet reader's error on a row.
+    #[error(transparent)]
+    Parquet(#[from] parquet::errors::ParquetError),
     /// A value that is not what the task needs.
     #[error("{0}")]
     Invalid(String),
@@ -105,6 +108,44 @@ pub enum DataError {
         label: String,
         /// What the task accepts.
         expected: String,
+    },
+    /// A Parquet file that cannot be read (not Parquet, truncated, an unsupported codec).
+    #[error("{path}: not a readable Parquet file: {source}")]
+    ParquetFile {
+        /// The file.
+        path: PathBuf,
+        /// What the Parquet reader said.
+        source: parquet::errors::ParquetError,
+    },
+    /// A Parquet row that cannot be read, or a field that is not what the task needs.
+    #[error("{path}: row group {group}, row {row}: {source}")]
+    ParquetRow {
+        /// The file.
+        path: PathBuf,
+        /// The 0-based row group.
+        group: usize,
+        /// The 0-based row within the group.
+        row: usize,
+        /// What the reader said, or what was expected.
+        source: RowError,
+    },
+    /// A column the mapping names that a Parquet file's schema lacks.
+    #[error("{path}: missing column `{column}` (found: {found})")]
+    MissingParquetColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column that was expected.
+        column: String,
+        /// The schema's top-level columns, comma-separated.
+        found: String,
+    },
+    /// A hub dataset that could not be listed or downloaded.
+    #[error("hub dataset {id}: {source}")]
+    Hub {
+        /// `ORG/NAME`.
+        id: String,
+        /// What the hub client said.
+        source: Box<hf_hub::api::sync::ApiError>,
     },
     /// A file without a single example.
     #[error("{path}: empty file: expected {expected}")]

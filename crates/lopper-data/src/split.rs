@@ -132,6 +132,14 @@ pub struct Splits {
 }
 
 impl Protocol {
+    /// Which protocol this is.
+    pub fn kind(&self) -> ProtocolKind {
+        match self {
+            Protocol::Plain => ProtocolKind::Plain,
+            Protocol::Paper(_) => ProtocolKind::Paper,
+        }
+    }
+
     /// Applies the protocol to a task's official `train` and `dev` splits.
     pub fn apply(&self, train: Dataset, dev: Dataset) -> Result<Splits> {
         let (official_train, official_dev) = (train.len(), dev.len());

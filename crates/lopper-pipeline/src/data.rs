@@ -15,7 +15,9 @@ pub struct DataSpec {
     /// The task (as for `lopper train`).
     #[cfg_attr(feature = "clap", arg(long))]
     pub task: TaskSource,
-    /// Its folder (the GLUE root, or the task's own folder).
+    /// Its data: the GLUE root or the task's folder; for your own task (classification,
+    /// regression) a file, a folder of train/validation/test files, or a hub dataset
+    /// `hf:ORG/NAME[:CONFIG]`.
     #[cfg_attr(feature = "clap", arg(long, value_name = "DIR"))]
     pub data: PathBuf,
     /// How the official splits become train / validation / test: paper or plain.
@@ -53,19 +55,31 @@ impl DataSpec {
 
     /// Reads the task and makes its sets.
     pub fn splits(&self) -> Result<Splits> {
-        read_splits(self.task, &self.data, &self.protocol())
+        read_splits(&self.task, &self.data, &self.protocol())
     }
 }
 
 /// Reads `task` from `data` and divides it by `protocol`.
-pub(crate) fn read_splits(task: TaskSource, data: &Path, protocol: &Protocol) -> Result<Splits> {
-    if !data.is_dir() {
+pub(crate) fn read_splits(task: &TaskSource, data: &Path, protocol: &Protocol) -> Result<Splits> {
+    // A named task reads a folder; your own task a file, a folder or a hub dataset (its
+    // reader names what is missing).
+    if task.own().is_none() && !data.is_dir() {
         return Err(PipelineError::io(
             data,
             std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder"),
         ));
     }
     Ok(task.splits(data, protocol)?)
+}
+
+/// A data path made absolute against the working directory (it need not exist); a hub
+/// dataset (`hf:…`) as it is.
+pub(crate) fn absolute_data(path: &Path) -> Result<PathBuf> {
+    if lopper_data::is_hub_data(path) {
+        Ok(path.to_path_buf())
+    } else {
+        absolute(path)
+    }
 }
 
 /// `path` made absolute against the working directory (it need not exist).

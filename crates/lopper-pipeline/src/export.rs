@@ -143,7 +143,8 @@ pub fn evaluate(
         }
     };
     let tokenizer = TextTokenizer::from_dir(&dir, spec.max_len)?;
-    let task = data.task.task();
+    let source = data.task.resolve(&data.data)?;
+    let task = source.task();
     let encoded = EncodedDataset::new(&set, &tokenizer)?;
     let scorer = Scorer::new(&task, &encoded, net.config(), &device, spec.batch_size)?;
     let e = scorer.score(net, &subnet)?;
@@ -156,7 +157,7 @@ pub fn evaluate(
     Ok(EvalRecord {
         model: dir,
         subnet: matches!(model, Model::Super(_)).then(|| subnet.to_string()),
-        task: data.task,
+        task: source,
         set: spec.set,
         examples: encoded.len(),
         metric: e.metric.name().to_string(),

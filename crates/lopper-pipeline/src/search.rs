@@ -181,7 +181,7 @@ pub fn search(
     let record = read_train_run(run)?;
     let meta = &record.meta;
     let checkpoint = run.checkpoint(spec.checkpoint);
-    let splits = read_splits(meta.task, &meta.data, &meta.split.protocol()?)?;
+    let splits = read_splits(&meta.task, &meta.data, &meta.split.protocol()?)?;
     let device = lopper_model::default_device();
     let (net, _) = SuperNet::load(&checkpoint, &device, 0)?;
     let tokenizer = TextTokenizer::from_dir(&checkpoint, meta.max_len)?;

@@ -9,7 +9,7 @@ use lopper_space::{FixedSpace, Sampler, SpaceConfig, SpaceKind};
 use lopper_train::{Fit, FitConfig, Scorer, StrategyConfig, StrategyKind, TrainConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::data::absolute;
+use crate::data::{absolute, absolute_data};
 use crate::records::{
     BestEpoch, Record, RewiringRecord, SplitMeta, TestScore, TestScores, TrainMeta, TrainRecord,
     TrainSummary,
@@ -73,10 +73,14 @@ default_fns! {
 #[serde(deny_unknown_fields)]
 pub struct TrainSpec {
     /// The task: a GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, mnli-mm, qnli, rte, wnli),
-    /// imdb, swag or movie-reviews.
+    /// imdb, swag or movie-reviews; or classification or regression on your own data (with
+    /// --text-column and --label-column; in a pipeline file a table: kind, text_columns,
+    /// label_column, labels, test_split).
     #[cfg_attr(feature = "clap", arg(long))]
     pub task: lopper_data::TaskSource,
-    /// The task's data folder: the GLUE root (holding RTE/, MRPC/, …), or the task's folder.
+    /// The task's data: the GLUE root (holding RTE/, MRPC/, …) or the task's folder; for your
+    /// own task a file, a folder of train/validation/test files (CSV, TSV, JSON lines,
+    /// Parquet), or a hub dataset hf:ORG/NAME[:CONFIG].
     #[cfg_attr(feature = "clap", arg(long, value_name = "DIR"))]
     pub data: std::path::PathBuf,
     /// How the official splits become train / validation / test: paper (the official train
@@ -231,7 +235,7 @@ impl TrainSpec {
     pub fn continuing(record: &TrainRecord, checkpoint: &Path, epochs: usize) -> Self {
         let (meta, fit) = (&record.meta, &record.fit);
         Self {
-            task: meta.task,
+            task: meta.task.clone(),
             data: meta.data.clone(),
             protocol: meta.split.protocol,
             split_seed: meta.split.seed.unwrap_or(0),
@@ -288,7 +292,7 @@ impl TrainSpec {
     /// The task, its data and protocol.
     pub fn data_spec(&self) -> DataSpec {
         DataSpec {
-            task: self.task,
+            task: self.task.clone(),
             data: self.data.clone(),
             protocol: self.protocol,
             split_seed: self.split_seed,
@@ -368,17 +372,19 @@ fn train_inner(
 ) -> Result<TrainOutcome> {
     spec.check()?;
     let data = DataSpec {
-        data: absolute(&spec.data)?,
+        data: absolute_data(&spec.data)?,
         ..spec.data_spec()
     };
     let mut splits = data.splits()?;
+    // Your own task's labels as read from the training file: the record keeps their order.
+    let source = data.task.resolve(&data.data)?;
     if let Some(n) = spec.train_limit {
         splits.train.examples.truncate(n);
     }
     if let Some(n) = spec.validation_limit {
         splits.validation.examples.truncate(n);
     }
-    let task = data.task.task();
+    let task = source.task();
     let model_dir = resolve_model(&spec.model, None)?;
     // A local model folder is recorded absolute; a hub id as it is.
     let model = if Path::new(&spec.model).is_dir() {
@@ -417,7 +423,7 @@ fn train_inner(
     };
     let r = &splits.record;
     let meta = TrainMeta {
-        task: data.task,
+        task: source.clone(),
         data: data.data.clone(),
         model,
         space: spec.space,

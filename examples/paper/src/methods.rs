@@ -352,7 +352,10 @@ impl Study {
     /// in the unit's folder (`unit-seconds.txt`, rewritten every few seconds), so a unit
     /// killed and resumed counts the killed run too, to within that interval.
     pub fn run(&self, unit: &Unit, commit: &str, observers: &dyn Observers) -> Result<Vec<Row>> {
-        let dir = SearchDir::new(self.seed_dir(&unit.task, unit.seed).join(unit.method.name()));
+        let dir = SearchDir::new(
+            self.seed_dir(&unit.task, unit.seed)
+                .join(unit.method.name()),
+        );
         std::fs::create_dir_all(dir.path())
             .with_context(|| format!("creating {}", dir.path().display()))?;
         let clock = UnitClock::start(dir.path().join("unit-seconds.txt"))?;
@@ -439,7 +442,7 @@ mod tests {
         let clock = UnitClock::start(path.clone()).unwrap_or_else(|e| panic!("{e:#}"));
         std::thread::sleep(Duration::from_millis(50));
         let total = clock.stop().unwrap_or_else(|e| panic!("{e:#}"));
-        assert!(total >= 100.55 && total < 110.0, "{total}");
+        assert!((100.55..110.0).contains(&total), "{total}");
         let back: f64 = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{e}"))
             .trim()

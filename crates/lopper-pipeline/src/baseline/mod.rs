@@ -262,7 +262,7 @@ impl FineTunedRun {
         let record = read_train_run(run)?;
         let meta = record.meta;
         let checkpoint = run.checkpoint(which);
-        let splits = read_splits(meta.task, &meta.data, &meta.split.protocol()?)?;
+        let splits = read_splits(&meta.task, &meta.data, &meta.split.protocol()?)?;
         let tokenizer = TextTokenizer::from_dir(&checkpoint, meta.max_len)?;
         Ok(Self {
             meta,
