@@ -399,6 +399,26 @@ mod tests {
     }
 
     #[test]
+    fn your_own_task_is_a_table() {
+        let text = "out = \"o\"\n[train]\ndata = \"reviews.csv\"\nmodel = \"m\"\n[train.task]\nkind = \"classification\"\ntext_columns = [\"body\"]\nlabel_column = \"stars\"\ntest_split = \"none\"\n[select]\nmax_params = 0.5\n";
+        let c = PipelineConfig::parse(text, Path::new("p.toml")).unwrap();
+        let own = c.train.task.own().unwrap();
+        assert_eq!(own.text_columns, ["body"]);
+        assert_eq!(own.test_split, Some(lopper_data::TestSplit::None));
+        // A kind without its columns, or a key the table lacks, is one line.
+        let bare = text.replace("text_columns = [\"body\"]\n", "");
+        let err = PipelineConfig::parse(&bare, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("text_columns"), "{err}");
+        let named = "out = \"o\"\n[train]\ntask = \"regression\"\ndata = \"d\"\nmodel = \"m\"\n";
+        let err = PipelineConfig::parse(named, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("needs its columns"), "{err}");
+    }
+
+    #[test]
     fn a_baseline_takes_the_place_of_the_search() {
         let standard = BASE.replace(
             "model = \"m\"\n",
