@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use lopper::model::{EncoderConfig, resolve_model};
-use lopper::pipeline::{Exported, FrontMember};
+use lopper::pipeline::{ExportFormat, Exported, FrontMember};
 use lopper::space::subnet_from_spec;
 
 /// Flags of `lopper export`.
@@ -19,10 +19,15 @@ pub struct ExportArgs {
     /// select` prints, or a sub-network as JSON) or `full`.
     #[arg(long, value_name = "SPEC")]
     pub subnet: String,
-    /// Folder for the dense model: model.safetensors with per-layer shapes, config.json and
-    /// the tokenizer files.
+    /// Folder for the dense model and the tokenizer files.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// `hf`: a standard Hugging Face checkpoint that transformers loads as it is (narrowed
+    /// attention as the config's pruned_heads, FFN widths zero-padded to the widest kept
+    /// layer); `onnx`: model.onnx at the true widths, for ONNX Runtime; `lopper`: lopper's own
+    /// layout at the true widths.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Hf)]
+    pub format: ExportFormat,
 }
 
 /// Runs `lopper export`.
@@ -31,7 +36,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     let dir = resolve_model(&model, None)?;
     let arch = EncoderConfig::from_file(&dir.join("config.json"))?.arch();
     let subnet = subnet_from_spec(&args.subnet, arch).context("--subnet")?;
-    let exported = lopper::pipeline::export(&model, &subnet, &args.out)?;
+    let exported = lopper::pipeline::export(&model, &subnet, &args.out, args.format)?;
     print(&exported);
     Ok(())
 }
@@ -74,5 +79,21 @@ pub fn print(e: &Exported) {
         100.0 * e.params as f64 / e.full_params as f64,
         e.full_params,
         e.dir.display()
+    );
+    let padding = if e.padding_params > 0 {
+        format!(
+            ", of which {} zeros of FFN padding ({:.1} MB) so that every layer has the widest \
+             layer's width",
+            e.padding_params,
+            e.padding_params as f64 * 4.0 / 1e6
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "{}: {} ({:.1} MB){padding}",
+        e.format,
+        e.file.display(),
+        e.bytes as f64 / 1e6
     );
 }

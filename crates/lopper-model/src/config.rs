@@ -1,5 +1,6 @@
 //! The encoder's configuration, read from a Hugging Face `config.json`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use lopper_core::Arch;
@@ -97,6 +98,24 @@ struct HfConfig {
     position_embedding_type: Option<String>,
     #[serde(default)]
     lopper_layers: Option<Vec<LayerShape>>,
+    /// Heads removed from each layer (`{"layer": [heads]}`), as transformers' `prune_heads`
+    /// records them; the layer's tensors hold the remaining heads.
+    #[serde(default)]
+    pruned_heads: Option<BTreeMap<String, Vec<usize>>>,
+    /// Each layer's own FFN width in a `hf` export, whose FFN tensors are zero-padded to
+    /// `intermediate_size` (the layer's units first).
+    #[serde(default)]
+    lopper_units: Option<Vec<usize>>,
+}
+
+/// How a pruned checkpoint stores its layers: what [`read_config`] finds beside the config.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PrunedLayout {
+    /// Each layer's kept heads and units.
+    pub shapes: Vec<LayerShape>,
+    /// FFN tensors stored zero-padded to this many units, each layer's own units first (a
+    /// `hf` export); `None`: stored at each layer's width.
+    pub ffn_padded_to: Option<usize>,
 }
 
 fn two() -> usize {
@@ -111,13 +130,13 @@ fn gelu() -> String {
 
 /// What a `config.json` describes: the encoder, and for a pruned export (written by
 /// [`export`](crate::export())) the heads and units each kept layer holds.
-pub(crate) fn read_config(path: &Path) -> Result<(EncoderConfig, Option<Vec<LayerShape>>)> {
+pub(crate) fn read_config(path: &Path) -> Result<(EncoderConfig, Option<PrunedLayout>)> {
     let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
     parse_config(&text, path)
 }
 
 /// Parses a `config.json` (`path` names it in errors).
-fn parse_config(text: &str, path: &Path) -> Result<(EncoderConfig, Option<Vec<LayerShape>>)> {
+fn parse_config(text: &str, path: &Path) -> Result<(EncoderConfig, Option<PrunedLayout>)> {
     let bad = |message: String| ModelError::Config {
         path: path.to_path_buf(),
         message,
@@ -179,7 +198,20 @@ fn parse_config(text: &str, path: &Path) -> Result<(EncoderConfig, Option<Vec<La
     };
     // An exported sub-network may keep no layer at all (embeddings, pooler and head only).
     let mut arch = config.arch();
-    let pruned = hf.lopper_layers;
+    let (pruned, ffn_padded_to) = match (hf.lopper_layers, hf.pruned_heads, hf.lopper_units) {
+        (Some(layers), None, None) => (Some(layers), None),
+        (Some(_), _, _) => {
+            return Err(bad(
+                "lopper_layers cannot come with pruned_heads or lopper_units".into(),
+            ));
+        }
+        (None, None, None) => (None, None),
+        (None, heads, units) => {
+            let shapes = transformers_layout(&config, heads.unwrap_or_default(), units.as_deref())
+                .map_err(bad)?;
+            (Some(shapes), units.map(|_| config.intermediate_size))
+        }
+    };
     if pruned.is_some() && arch.num_layers == 0 {
         arch.num_layers = 1;
     }
@@ -203,7 +235,72 @@ fn parse_config(text: &str, path: &Path) -> Result<(EncoderConfig, Option<Vec<La
             }
         }
     }
-    Ok((config, pruned))
+    let layout = pruned.map(|shapes| PrunedLayout {
+        shapes,
+        ffn_padded_to,
+    });
+    Ok((config, layout))
+}
+
+/// The layers of a checkpoint pruned the transformers way: `pruned_heads` (heads removed per
+/// layer) and, in a `hf` export, `lopper_units` (each layer's FFN width inside the padded
+/// `intermediate_size`). Each layer keeps its remaining heads in order and its first units.
+fn transformers_layout(
+    config: &EncoderConfig,
+    pruned_heads: BTreeMap<String, Vec<usize>>,
+    units: Option<&[usize]>,
+) -> std::result::Result<Vec<LayerShape>, String> {
+    let (n, heads, width) = (
+        config.num_layers,
+        config.num_heads,
+        config.intermediate_size,
+    );
+    let mut removed = vec![Vec::new(); n];
+    for (key, list) in pruned_heads {
+        let layer = key
+            .parse::<usize>()
+            .ok()
+            .filter(|&l| l < n)
+            .ok_or_else(|| format!("pruned_heads names layer `{key}` of a {n}-layer model"))?;
+        if let Some(&h) = list.iter().find(|&&h| h >= heads) {
+            return Err(format!(
+                "pruned_heads[{layer}] removes head {h} of a {heads}-head layer"
+            ));
+        }
+        removed[layer] = list;
+    }
+    if let Some(units) = units
+        && units.len() != n
+    {
+        return Err(format!(
+            "lopper_units has {} entries for {n} layers",
+            units.len()
+        ));
+    }
+    (0..n)
+        .map(|layer| {
+            let kept: Vec<usize> = (0..heads).filter(|h| !removed[layer].contains(h)).collect();
+            let u = units.map_or(width, |u| u[layer]);
+            // transformers still runs the block's residual and LayerNorm when every head (or
+            // unit) is gone; lopper skips such a block, so it cannot run this checkpoint as
+            // transformers does.
+            if kept.is_empty() || u == 0 {
+                return Err(format!(
+                    "layer {layer} keeps no {} (transformers would still run its LayerNorm)",
+                    if kept.is_empty() { "head" } else { "FFN unit" }
+                ));
+            }
+            if u > width {
+                return Err(format!(
+                    "lopper_units[{layer}] = {u} exceeds intermediate_size {width}"
+                ));
+            }
+            Ok(LayerShape {
+                heads: kept,
+                units: (0..u).collect(),
+            })
+        })
+        .collect()
 }
 
 impl EncoderConfig {

@@ -116,6 +116,49 @@ impl Loader<'_> {
         })
     }
 
+    /// The leading `input.0 × output.0` part of a `Linear` stored as `input.1 × output.1`
+    /// (a `hf` export's FFN, zero-padded to the widest layer). The rest must be zero: it is
+    /// what makes the padded model compute what the narrow one does.
+    fn dense_part(
+        &mut self,
+        name: &str,
+        input: (usize, usize),
+        output: (usize, usize),
+    ) -> Result<Dense> {
+        if input.0 == input.1 && output.0 == output.1 {
+            return self.dense(name, input.0, output.0);
+        }
+        let weight = format!("{name}.weight");
+        let w = self
+            .files
+            .read(&weight, &self.prefixes, &[output.1, input.1])?;
+        let bias = format!("{name}.bias");
+        let b = self.files.read(&bias, &self.prefixes, &[output.1])?;
+        let mut kept = Vec::with_capacity(output.0 * input.0);
+        let mut padding_is_zero = b[output.0..].iter().all(|&v| v == 0.0);
+        for (r, row) in w.chunks_exact(input.1).enumerate() {
+            if r < output.0 {
+                kept.extend_from_slice(&row[..input.0]);
+                padding_is_zero &= row[input.0..].iter().all(|&v| v == 0.0);
+            } else {
+                padding_is_zero &= row.iter().all(|&v| v == 0.0);
+            }
+        }
+        if !padding_is_zero {
+            return Err(crate::ModelError::Padding { tensor: weight });
+        }
+        Ok(Dense {
+            weight: Param::from_data(
+                TensorData::new(transpose(&kept, output.0, input.0), [input.0, output.0]),
+                self.device,
+            ),
+            bias: Param::from_data(
+                TensorData::new(b[..output.0].to_vec(), [output.0]),
+                self.device,
+            ),
+        })
+    }
+
     fn norm(&mut self, name: &str, len: usize) -> Result<Norm> {
         Ok(Norm {
             gamma: self.vector(&format!("{name}.weight"), len)?,
@@ -198,12 +241,13 @@ pub(crate) type LayerPlan = Option<(Option<HeadPlan>, Option<UnitPlan>)>;
 
 impl Encoder {
     /// Reads the weights of `dir` for `config`. `shapes`: the kept heads and units of each
-    /// layer of a pruned export (`None`: every layer whole). `seed`: draws the task head or
-    /// pooler the checkpoint lacks (`None`: a missing tensor is an error).
+    /// layer of a pruned export, and the width its FFN tensors are zero-padded to, if they are
+    /// (`None`: every layer whole). `seed`: draws the task head or pooler the checkpoint lacks
+    /// (`None`: a missing tensor is an error).
     pub(crate) fn load(
         dir: &Path,
         config: EncoderConfig,
-        shapes: Option<&[LayerShape]>,
+        shapes: Option<(&[LayerShape], Option<usize>)>,
         device: &Device,
         seed: Option<u64>,
     ) -> Result<(Self, LoadReport)> {
@@ -232,7 +276,8 @@ impl Encoder {
         };
         let mut layers = Vec::with_capacity(config.num_layers);
         for i in 0..config.num_layers {
-            let (heads, units) = match shapes.and_then(|s| s.get(i)) {
+            let padded = shapes.and_then(|(_, p)| p);
+            let (heads, units) = match shapes.and_then(|(s, _)| s.get(i)) {
                 Some(shape) => (shape.heads.len(), shape.units.len()),
                 None => (config.num_heads, config.intermediate_size),
             };
@@ -249,9 +294,14 @@ impl Encoder {
                 None
             };
             let ffn = if units > 0 {
+                let stored = padded.unwrap_or(units);
                 Some(FeedForward {
-                    intermediate: l.dense(&format!("{p}.intermediate.dense"), d, units)?,
-                    output: l.dense(&format!("{p}.output.dense"), units, d)?,
+                    intermediate: l.dense_part(
+                        &format!("{p}.intermediate.dense"),
+                        (d, d),
+                        (units, stored),
+                    )?,
+                    output: l.dense_part(&format!("{p}.output.dense"), (units, stored), (d, d))?,
                     norm: l.norm(&format!("{p}.output.LayerNorm"), d)?,
                 })
             } else {

@@ -42,6 +42,32 @@ pub enum ModelError {
         /// The config file.
         path: PathBuf,
     },
+    /// Something this build cannot do.
+    #[error("{0} is not supported")]
+    Unsupported(String),
+    /// A zero-padded tensor of a `hf` export whose padding is not zero.
+    #[error(
+        "{tensor}: the rows and columns beyond the layer's own width are not zero, so the padded \
+         model would not compute what its layer does"
+    )]
+    Padding {
+        /// The tensor's name.
+        tensor: String,
+    },
+    /// A sub-network that a standard (transformers) BERT cannot express.
+    #[error(
+        "layer {layer} keeps {what} but no {missing}: lopper skips such a block, transformers \
+         would still run its residual and LayerNorm; export it with --format onnx or --format \
+         lopper"
+    )]
+    HfInexpressible {
+        /// The layer (among the kept ones).
+        layer: usize,
+        /// What it keeps.
+        what: &'static str,
+        /// What it lacks.
+        missing: &'static str,
+    },
     /// A sub-network asked of a pruned model, which has none but itself.
     #[error("a pruned model runs whole: it has no sub-networks to select")]
     RunsWhole,

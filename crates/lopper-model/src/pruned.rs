@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 use lopper_core::Subnet;
 
-use crate::config::read_config;
+use crate::config::{PrunedLayout, read_config};
 use crate::encoder::Encoder;
 use crate::{
     Batch, EncoderConfig, EncoderOutput, EncoderWeights, LayerShape, LoadReport, Mode, ModelError,
@@ -31,17 +31,18 @@ impl PrunedNet {
     /// Loads a pruned model exported by lopper, or any dense checkpoint (then every layer is
     /// whole). Nothing is drawn: a tensor the folder lacks, a task head included, is an error.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
-        let (config, shapes) = read_config(&dir.join("config.json"))?;
-        Self::load_shaped(dir, config, shapes, device)
+        let (config, layout) = read_config(&dir.join("config.json"))?;
+        Self::load_shaped(dir, config, layout, device)
     }
 
     fn load_shaped(
         dir: &Path,
         config: EncoderConfig,
-        shapes: Option<Vec<LayerShape>>,
+        layout: Option<PrunedLayout>,
         device: &Device,
     ) -> Result<Self> {
-        let layers = shapes.unwrap_or_else(|| {
+        let padded = layout.as_ref().and_then(|l| l.ffn_padded_to);
+        let layers = layout.map(|l| l.shapes).unwrap_or_else(|| {
             (0..config.num_layers)
                 .map(|_| LayerShape {
                     heads: (0..config.num_heads).collect(),
@@ -49,7 +50,7 @@ impl PrunedNet {
                 })
                 .collect()
         });
-        let (enc, _) = Encoder::load(dir, config, Some(&layers), device, None)?;
+        let (enc, _) = Encoder::load(dir, config, Some((&layers, padded)), device, None)?;
         Ok(Self { enc, layers })
     }
 
@@ -161,8 +162,8 @@ impl Model {
                 let (net, report) = SuperNet::load_with_config(dir, config, device, seed)?;
                 Ok((Model::Super(net), report))
             }
-            (config, Some(shapes)) => Ok((
-                Model::Pruned(PrunedNet::load_shaped(dir, config, Some(shapes), device)?),
+            (config, Some(layout)) => Ok((
+                Model::Pruned(PrunedNet::load_shaped(dir, config, Some(layout), device)?),
                 LoadReport::default(),
             )),
         }

@@ -13,6 +13,39 @@ use serde::{Deserialize, Serialize};
 use crate::records::{EvalRecord, EvalSet, LatencyFigures, UnprunedFigures};
 use crate::{DataSpec, PipelineError, Result};
 
+/// The format of an exported model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// A standard Hugging Face checkpoint that `transformers` loads as it is: `pruned_heads`
+    /// for narrowed attention, FFN widths zero-padded to the widest kept layer (exact).
+    #[default]
+    Hf,
+    /// `model.onnx`, each layer at its true width (ONNX Runtime, opset 17).
+    Onnx,
+    /// lopper's own layout, each layer at its true width (`lopper_layers`; only lopper reads
+    /// a narrowed one).
+    Lopper,
+}
+
+impl ExportFormat {
+    /// The format's name on the command line and in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Hf => "hf",
+            ExportFormat::Onnx => "onnx",
+            ExportFormat::Lopper => "lopper",
+        }
+    }
+}
+
+impl std::fmt::Display for ExportFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What an export wrote.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exported {
@@ -24,22 +57,52 @@ pub struct Exported {
     pub full_params: u64,
     /// The folder.
     pub dir: PathBuf,
+    /// The format.
+    pub format: ExportFormat,
+    /// The weights file (`model.safetensors` or `model.onnx`).
+    pub file: PathBuf,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Zeros of padding stored beside the parameters (a `hf` export of layers of different
+    /// FFN widths).
+    pub padding_params: u64,
 }
 
-/// Writes the dense model of `subnet` of the model in `model` (a folder or hub id) into
-/// `out`: safetensors with per-layer shapes, config.json and the tokenizer files.
-pub fn export(model: &str, subnet: &Subnet, out: &Path) -> Result<Exported> {
+/// Writes the dense model of `subnet` of the model in `model` (a folder or hub id) into `out`
+/// in `format`, with the tokenizer files.
+pub fn export(model: &str, subnet: &Subnet, out: &Path, format: ExportFormat) -> Result<Exported> {
     let dir = resolve_model(model, None)?;
     let device = lopper_model::default_device();
     let (net, _) = SuperNet::load(&dir, &device, 0)?;
     // `extract` checks the sub-network against the model.
     let pruned = net.extract(subnet)?;
-    lopper_model::export(&pruned, out, Some(&dir))?;
+    let (file, bytes, padding_params) = match format {
+        ExportFormat::Hf => {
+            let size = lopper_model::export_hf(&pruned, out, Some(&dir))?;
+            ("model.safetensors", size.bytes, size.padding_params)
+        }
+        ExportFormat::Lopper => {
+            lopper_model::export(&pruned, out, Some(&dir))?;
+            let file = out.join("model.safetensors");
+            let bytes = std::fs::metadata(&file)
+                .map_err(|e| PipelineError::io(&file, e))?
+                .len();
+            ("model.safetensors", bytes, 0)
+        }
+        ExportFormat::Onnx => {
+            let bytes = lopper_model::export_onnx(&pruned, out, Some(&dir))?;
+            ("model.onnx", bytes, 0)
+        }
+    };
     Ok(Exported {
         subnet: subnet.clone(),
         params: dense_params(net.config(), subnet),
         full_params: dense_params(net.config(), &Subnet::full(&net.arch())),
         dir: out.to_path_buf(),
+        format,
+        file: out.join(file),
+        bytes,
+        padding_params,
     })
 }
 

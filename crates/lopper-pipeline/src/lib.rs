@@ -42,7 +42,7 @@ pub use baseline::{
 pub use data::DataSpec;
 pub use embed::Embedder;
 pub use error::{PipelineError, Result};
-pub use export::{EvalSpec, Exported, evaluate, export};
+pub use export::{EvalSpec, ExportFormat, Exported, evaluate, export};
 pub use layout::{Checkpoint, RunLayout, SearchDir, TrainDir};
 pub use observe::{Observers, Silent};
 pub use pipeline::{

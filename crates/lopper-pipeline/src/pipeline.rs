@@ -79,11 +79,16 @@ impl std::fmt::Display for Stage {
     }
 }
 
-/// The `[export]` table: nothing to set (the pipeline names the model, the sub-network and
-/// the folder).
+/// The `[export]` table: the format (the pipeline names the model, the sub-network and the
+/// folder).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ExportSpec {}
+pub struct ExportSpec {
+    /// `hf` (the default) or `lopper`: the eval stage runs the exported model, and lopper
+    /// runs no ONNX (export that with `lopper export --format onnx`).
+    #[serde(default)]
+    pub format: crate::ExportFormat,
+}
 
 /// The `[baseline]` table: a registered pruning method (`hp`, `rfp`, `ld`, `snas`, or a
 /// plugin's) that makes the front in place of the search, and its settings. The `[train]`
@@ -175,6 +180,13 @@ impl PipelineConfig {
         }
         if self.select.is_empty() {
             return Err(PipelineError::NoBudget);
+        }
+        if self.export.format == crate::ExportFormat::Onnx {
+            return Err(PipelineError::setting(
+                "[export] format",
+                "\"hf\" or \"lopper\": the eval stage runs the exported model and lopper runs no \
+                 ONNX; export the selected member with `lopper export --format onnx`",
+            ));
         }
         if self.train.protocol == lopper_data::ProtocolKind::Plain && self.eval.set == EvalSet::Test
         {
@@ -337,7 +349,12 @@ impl Pipeline {
         if todo(Stage::Export) {
             let best = train_dir.checkpoint(self.config.search.checkpoint);
             let model = selected.model_or(&best.display().to_string());
-            let exported = crate::export(&model, &selected.subnet, &l.export())?;
+            let exported = crate::export(
+                &model,
+                &selected.subnet,
+                &l.export(),
+                self.config.export.format,
+            )?;
             observers.exported(&exported);
         }
         let eval = if todo(Stage::Eval) {

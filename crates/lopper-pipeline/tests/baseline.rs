@@ -35,7 +35,15 @@ fn exports_to_its_test_error(
     max_len: usize,
     out: &std::path::Path,
 ) -> lopper_pipeline::Exported {
-    let exported = lopper_pipeline::export(&m.model_or(base), &m.subnet, out).unwrap();
+    // lopper's own layout: HP's members may keep FFN units in a layer with no head left,
+    // which the `hf` layout cannot express.
+    let exported = lopper_pipeline::export(
+        &m.model_or(base),
+        &m.subnet,
+        out,
+        lopper_pipeline::ExportFormat::Lopper,
+    )
+    .unwrap();
     let eval = EvalSpec {
         max_len,
         limit: Some(40),

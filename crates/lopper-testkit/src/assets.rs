@@ -24,6 +24,12 @@ pub fn movie_reviews() -> Result<PathBuf, String> {
     fetched("scripts/fetch-movie-reviews.sh")
 }
 
+/// The Python of the small venv that ONNX exports are checked in (onnxruntime, onnx, numpy;
+/// made on first use into `.cache/ort-venv` by `scripts/ort-venv.sh`, package registry only).
+pub fn ort_python() -> Result<PathBuf, String> {
+    fetched("scripts/ort-venv.sh")
+}
+
 /// Runs a fetch script of `scripts/` and returns the folder it prints on its last line.
 fn fetched(script: &str) -> Result<PathBuf, String> {
     let root = workspace_root();

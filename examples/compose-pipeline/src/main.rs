@@ -119,6 +119,7 @@ fn main() -> Result<()> {
         &best.display().to_string(),
         &chosen.subnet,
         &out.join("export"),
+        lopper::pipeline::ExportFormat::Hf,
     )?;
     let eval = EvalSpec {
         max_len: train.max_len,
