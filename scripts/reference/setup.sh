@@ -25,6 +25,9 @@ pins=(
     "safetensors==0.6.2"
     "numpy==2.3.4"
     "sentence-transformers==5.1.2"
+    # The exports' checks (make_export_fixtures.py, examples/own-data/check.py).
+    "onnxruntime==1.31.1"
+    "onnx==1.23.2"
 )
 stamp="$venv/.lopper-reference-pins"
 
@@ -42,7 +45,7 @@ fi
 import importlib.metadata as md
 import sys
 print(f"python {sys.version.split()[0]}")
-for name in ["torch", "transformers", "tokenizers", "safetensors", "numpy", "sentence-transformers", "scipy", "scikit-learn", "huggingface-hub"]:
+for name in ["torch", "transformers", "tokenizers", "safetensors", "numpy", "sentence-transformers", "onnxruntime", "onnx", "scipy", "scikit-learn", "huggingface-hub"]:
     try:
         print(f"{name} {md.version(name)}")
     except md.PackageNotFoundError:

@@ -25,3 +25,5 @@ pub mod bench_moo {}
 pub mod pipeline {}
 #[doc = include_str!("../../book/src/guide/baselines.md")]
 pub mod baselines {}
+#[doc = include_str!("../../book/src/guide/deploying.md")]
+pub mod deploying {}
