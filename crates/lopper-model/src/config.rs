@@ -198,7 +198,9 @@ fn parse_config(text: &str, path: &Path) -> Result<(EncoderConfig, Option<Pruned
     };
     // An exported sub-network may keep no layer at all (embeddings, pooler and head only).
     let mut arch = config.arch();
-    let (pruned, ffn_padded_to) = match (hf.lopper_layers, hf.pruned_heads, hf.lopper_units) {
+    // A config written whole by transformers carries `"pruned_heads": {}`: nothing pruned.
+    let pruned_heads = hf.pruned_heads.filter(|m| !m.is_empty());
+    let (pruned, ffn_padded_to) = match (hf.lopper_layers, pruned_heads, hf.lopper_units) {
         (Some(layers), None, None) => (Some(layers), None),
         (Some(_), _, _) => {
             return Err(bad(
@@ -386,6 +388,33 @@ mod tests {
         assert_eq!(c.head, HeadKind::None);
         assert_eq!(c.arch(), Arch::minilm_l6());
         assert_eq!(c.layer_norm_eps, 1e-12);
+    }
+
+    #[test]
+    fn pruned_heads_make_a_pruned_model_unless_empty() {
+        let empty = MINILM.replace("\"vocab_size\"", "\"pruned_heads\":{},\"vocab_size\"");
+        assert!(EncoderConfig::from_json(&empty, Path::new("c.json")).is_ok());
+        let pruned = MINILM.replace(
+            "\"vocab_size\"",
+            "\"pruned_heads\":{\"2\":[0,5]},\"vocab_size\"",
+        );
+        let (config, layout) = parse_config(&pruned, Path::new("c.json")).unwrap();
+        let layout = layout.unwrap();
+        assert_eq!(layout.shapes.len(), config.num_layers);
+        assert_eq!(layout.shapes[2].heads.len(), 10);
+        assert!(!layout.shapes[2].heads.contains(&5));
+        assert_eq!(layout.shapes[0].units.len(), 1536);
+        assert_eq!(layout.ffn_padded_to, None);
+        for bad in [
+            "\"pruned_heads\":{\"9\":[0]},",
+            "\"pruned_heads\":{\"1\":[12]},",
+            "\"pruned_heads\":{\"1\":[0,1,2,3,4,5,6,7,8,9,10,11]},",
+            "\"lopper_units\":[1,2],",
+            "\"lopper_units\":[1,2,3,4,5,0],",
+        ] {
+            let text = MINILM.replace("\"vocab_size\"", &format!("{bad}\"vocab_size\""));
+            assert!(parse_config(&text, Path::new("c.json")).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -416,6 +416,29 @@ mod tests {
     }
 
     #[test]
+    fn the_export_format_is_hf_unless_said() {
+        let c = PipelineConfig::parse(BASE, Path::new("p.toml")).unwrap();
+        assert_eq!(c.export.format, crate::ExportFormat::Hf);
+        c.check().unwrap();
+        let lopper = format!("{BASE}[export]\nformat = \"lopper\"\n");
+        let c = PipelineConfig::parse(&lopper, Path::new("p.toml")).unwrap();
+        assert_eq!(c.export.format, crate::ExportFormat::Lopper);
+        // The eval stage runs the export, and lopper runs no ONNX.
+        let onnx = format!("{BASE}[export]\nformat = \"onnx\"\n");
+        let err = PipelineConfig::parse(&onnx, Path::new("p.toml"))
+            .unwrap()
+            .check()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[export] format") && err.contains("lopper export --format onnx"),
+            "{err}"
+        );
+        let bad = format!("{BASE}[export]\nformat = \"tflite\"\n");
+        assert!(PipelineConfig::parse(&bad, Path::new("p.toml")).is_err());
+    }
+
+    #[test]
     fn your_own_task_is_a_table() {
         let text = "out = \"o\"\n[train]\ndata = \"reviews.csv\"\nmodel = \"m\"\n[train.task]\nkind = \"classification\"\ntext_columns = [\"body\"]\nlabel_column = \"stars\"\ntest_split = \"none\"\n[select]\nmax_params = 0.5\n";
         let c = PipelineConfig::parse(text, Path::new("p.toml")).unwrap();
