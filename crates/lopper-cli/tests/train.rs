@@ -703,3 +703,141 @@ fn train_and_eval_take_your_own_csv_files() {
         text(&o.stderr)
     );
 }
+
+/// Writes `rows` (sentence1, sentence2, label) as a Snappy Parquet file, as the hub stores a
+/// dataset's split.
+fn write_pairs_parquet(path: &Path, rows: &[(&str, &str, i64)]) {
+    use parquet::basic::Compression;
+    use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+    use std::sync::Arc;
+
+    let schema = "message pairs { required binary sentence1 (UTF8); required binary sentence2 (UTF8); required int64 label; }";
+    let schema = Arc::new(parse_message_type(schema).unwrap());
+    let props = Arc::new(
+        WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build(),
+    );
+    let mut writer =
+        SerializedFileWriter::new(fs::File::create(path).unwrap(), schema, props).unwrap();
+    let mut group = writer.next_row_group().unwrap();
+    let mut index = 0;
+    while let Some(mut column) = group.next_column().unwrap() {
+        match index {
+            0 | 1 => {
+                let values: Vec<ByteArray> = rows
+                    .iter()
+                    .map(|r| ByteArray::from(if index == 0 { r.0 } else { r.1 }))
+                    .collect();
+                column
+                    .typed::<ByteArrayType>()
+                    .write_batch(&values, None, None)
+                    .unwrap();
+            }
+            _ => {
+                let values: Vec<i64> = rows.iter().map(|r| r.2).collect();
+                column
+                    .typed::<Int64Type>()
+                    .write_batch(&values, None, None)
+                    .unwrap();
+            }
+        }
+        column.close().unwrap();
+        index += 1;
+    }
+    group.close().unwrap();
+    writer.close().unwrap();
+}
+
+/// A hub dataset id (`hf:ORG/NAME:CONFIG`) is read from the hub cache that `HF_HOME` names,
+/// with no network: its Parquet files in the hub's layout, the validation split as the test set.
+#[test]
+fn train_takes_a_hub_dataset_from_the_cache() {
+    let (tmp, model, out) = tiny_run();
+    let home = tmp.path().join("hf-home");
+    let repo = home.join("hub").join("datasets--org--pairs");
+    let config = repo.join("snapshots").join("0123abcd").join("pairs");
+    fs::create_dir_all(&config).unwrap();
+    fs::create_dir_all(repo.join("refs")).unwrap();
+    fs::write(repo.join("refs").join("main"), "0123abcd").unwrap();
+    let rows = [
+        ("the team won", "the team lost", 0),
+        ("the firm hired workers", "workers was hired", 1),
+        ("bees in the river", "honey in the river", 0),
+        ("the storm floods the coast", "floods in the coast", 1),
+        ("anna is a doctor", "anna is a doctor", 1),
+        ("he missed the car", "he won the car", 0),
+        ("the school won awards", "the school won", 1),
+        ("the film lost", "the film won awards", 0),
+        ("the law is in the river", "the law is in a river", 1),
+        ("he is a doctor", "anna is a doctor", 0),
+    ];
+    write_pairs_parquet(&config.join("train-00000-of-00001.parquet"), &rows);
+    write_pairs_parquet(
+        &config.join("validation-00000-of-00001.parquet"),
+        &rows[..4],
+    );
+    let out_s = out.to_string_lossy();
+    let args = [
+        "train",
+        "--task",
+        "classification",
+        "--data",
+        "hf:org/pairs:pairs",
+        "--text-column",
+        "sentence1",
+        "--text-column",
+        "sentence2",
+        "--label-column",
+        "label",
+        "--test-split",
+        "validation",
+        "--model",
+        &model,
+        "--strategy",
+        "standard",
+        "--out",
+        &out_s,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "2",
+        "--max-len",
+        "32",
+        "--quiet",
+    ];
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lopper"))
+        .args(args)
+        .env("HF_HOME", &home)
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    // 10 training rows: 7 train, 3 validation; the hub's validation split is the test set.
+    assert!(stdout.contains("test (4 examples"), "{stdout}");
+    let settings: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("train.json")).unwrap()).unwrap();
+    assert_eq!(
+        settings["meta"]["task"]["labels"],
+        serde_json::json!(["0", "1"]),
+        "{settings}"
+    );
+    // Without the cache (another HF_HOME, offline) it is one clear line, not a panic.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lopper"))
+        .args(args)
+        .env("HF_HOME", tmp.path().join("empty"))
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("hub dataset org/pairs is not in the hub cache")
+            && err.contains("HF_HUB_OFFLINE"),
+        "{err}"
+    );
+}

@@ -139,6 +139,17 @@ pub enum DataError {
         /// The schema's top-level columns, comma-separated.
         found: String,
     },
+    /// A hub dataset missing from the cache while `HF_HUB_OFFLINE` forbids downloading it.
+    #[error(
+        "hub dataset {id} is not in the hub cache {cache} and HF_HUB_OFFLINE is set, so it is \
+         not downloaded"
+    )]
+    HubOffline {
+        /// `ORG/NAME`.
+        id: String,
+        /// The cache folder looked in.
+        cache: PathBuf,
+    },
     /// A hub dataset that could not be listed or downloaded.
     #[error("hub dataset {id}: {source}")]
     Hub {

@@ -122,7 +122,8 @@ impl HubDataset {
 
 /// `data` as a local path: a hub dataset (`hf:…`) becomes the folder of its files in the hub
 /// cache (`cache`, else `HF_HOME`'s, else `~/.cache/huggingface/hub`), downloaded there if
-/// missing (which needs a network); anything else is returned as it is.
+/// missing (which needs a network, and is refused when `HF_HUB_OFFLINE` is `1` or `true`, as
+/// Hugging Face's own tools refuse it); anything else is returned as it is.
 pub fn resolve_data(data: &Path, cache: Option<&Path>) -> Result<PathBuf> {
     let Some(parsed) = data.to_str().and_then(HubDataset::parse) else {
         return Ok(data.to_path_buf());
@@ -134,8 +135,22 @@ pub fn resolve_data(data: &Path, cache: Option<&Path>) -> Result<PathBuf> {
     };
     match dataset.cached(&cache) {
         Some(dir) => Ok(dir),
+        None if offline() => Err(DataError::HubOffline {
+            id: dataset.id.clone(),
+            cache: cache.path().clone(),
+        }),
         None => dataset.download(cache),
     }
+}
+
+/// Whether `HF_HUB_OFFLINE` forbids the network.
+fn offline() -> bool {
+    std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
 }
 
 /// Whether `data` names a hub dataset rather than a path.
