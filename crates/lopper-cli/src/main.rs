@@ -109,10 +109,29 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("lopper: error: {e:#}");
+            eprintln!("lopper: error: {}", one_line(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes on one line, each cause added only when the text so far does not
+/// already say it (the library errors name their cause in their own message, and so do the
+/// network client's).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        let text = text.trim();
+        if text.is_empty() || line.contains(text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(text);
+    }
+    line.replace('\n', " ")
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -183,5 +202,19 @@ fn optimizers() {
     println!("schedulers:");
     for p in lopper::core::scheduler_plugins() {
         println!("  {:<14} {}", p.name, p.summary);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn an_error_line_says_each_cause_once() {
+        let io = std::io::Error::other("no such folder");
+        let e = anyhow::Error::new(io).context("/nope: no such folder");
+        assert_eq!(one_line(&e), "/nope: no such folder");
+        let e = anyhow::anyhow!("disk full").context("writing runs/x");
+        assert_eq!(one_line(&e), "writing runs/x: disk full");
     }
 }
