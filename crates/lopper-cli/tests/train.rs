@@ -617,21 +617,7 @@ fn train_and_eval_take_your_own_csv_files() {
     ];
     let mut args = vec!["train"];
     args.extend(own);
-    args.extend([
-        "--model",
-        &model,
-        "--strategy",
-        "standard",
-        "--out",
-        &out_s,
-        "--epochs",
-        "1",
-        "--batch-size",
-        "2",
-        "--max-len",
-        "32",
-        "--quiet",
-    ]);
+    args.extend(one_quick_epoch(&model, &out_s));
     let o = lopper(&args);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let stdout = text(&o.stdout);
@@ -702,6 +688,25 @@ fn train_and_eval_take_your_own_csv_files() {
         "{}",
         text(&o.stderr)
     );
+}
+
+/// The flags of one `standard` epoch of `model` into `out`, batch 2, 32 tokens, quiet.
+fn one_quick_epoch<'a>(model: &'a str, out: &'a str) -> [&'a str; 13] {
+    [
+        "--model",
+        model,
+        "--strategy",
+        "standard",
+        "--out",
+        out,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "2",
+        "--max-len",
+        "32",
+        "--quiet",
+    ]
 }
 
 /// Writes `rows` (sentence1, sentence2, label) as a Snappy Parquet file, as the hub stores a
@@ -795,22 +800,12 @@ fn train_takes_a_hub_dataset_from_the_cache() {
         "label",
         "--test-split",
         "validation",
-        "--model",
-        &model,
-        "--strategy",
-        "standard",
-        "--out",
-        &out_s,
-        "--epochs",
-        "1",
-        "--batch-size",
-        "2",
-        "--max-len",
-        "32",
-        "--quiet",
-    ];
+    ]
+    .into_iter()
+    .chain(one_quick_epoch(&model, &out_s))
+    .collect::<Vec<_>>();
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_lopper"))
-        .args(args)
+        .args(&args)
         .env("HF_HOME", &home)
         .env("HF_HUB_OFFLINE", "1")
         .output()
@@ -828,7 +823,7 @@ fn train_takes_a_hub_dataset_from_the_cache() {
     );
     // Without the cache (another HF_HOME, offline) it is one clear line, not a panic.
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_lopper"))
-        .args(args)
+        .args(&args)
         .env("HF_HOME", tmp.path().join("empty"))
         .env("HF_HUB_OFFLINE", "1")
         .output()

@@ -275,8 +275,8 @@ impl Encoder {
             norm: l.norm("embeddings.LayerNorm", d)?,
         };
         let mut layers = Vec::with_capacity(config.num_layers);
+        let padded = shapes.and_then(|(_, p)| p);
         for i in 0..config.num_layers {
-            let padded = shapes.and_then(|(_, p)| p);
             let (heads, units) = match shapes.and_then(|(s, _)| s.get(i)) {
                 Some(shape) => (shape.heads.len(), shape.units.len()),
                 None => (config.num_heads, config.intermediate_size),

@@ -72,9 +72,7 @@ impl Writer {
 /// What an export wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExportSize {
-    /// Numbers stored in the weights file, padding included.
-    pub stored_params: u64,
-    /// Of those, zeros of padding (a `hf` export's FFN).
+    /// Zeros of padding stored beside the parameters (a `hf` export's FFN).
     pub padding_params: u64,
     /// Bytes of the weights file.
     pub bytes: u64,
@@ -82,7 +80,7 @@ pub struct ExportSize {
 
 /// Writes the pruned `model` to `dir` (created if needed) in lopper's layout, each layer at its
 /// own width, copying tokenizer files from `tokenizer_from`; [`PrunedNet::load`] reads it back.
-pub fn export(model: &PrunedNet, dir: &Path, tokenizer_from: Option<&Path>) -> Result<()> {
+pub fn export(model: &PrunedNet, dir: &Path, tokenizer_from: Option<&Path>) -> Result<ExportSize> {
     write(
         model.config(),
         model.weights(),
@@ -90,7 +88,6 @@ pub fn export(model: &PrunedNet, dir: &Path, tokenizer_from: Option<&Path>) -> R
         dir,
         tokenizer_from,
     )
-    .map(|_| ())
 }
 
 /// Writes the pruned `model` to `dir` (created if needed) as a standard Hugging Face
@@ -234,33 +231,13 @@ fn write(
     };
     for (i, layer) in written {
         let l = format!("{p}encoder.layer.{i}");
-        if let Layout::Hf { kept, width } = &layout {
-            let (shape, ffn) = (kept[i].1, layer.ffn.as_ref());
+        if let Layout::Hf { kept, .. } = &layout {
             let removed: Vec<usize> = (0..c.num_heads)
-                .filter(|h| !shape.heads.contains(h))
+                .filter(|h| !kept[i].1.heads.contains(h))
                 .collect();
             if !removed.is_empty() {
                 pruned_heads.insert(i.to_string(), serde_json::json!(removed));
             }
-            if let (Some(a), Some(f)) = (&layer.attention, ffn) {
-                out.dense(&format!("{l}.attention.self.query"), &a.query)?;
-                out.dense(&format!("{l}.attention.self.key"), &a.key)?;
-                out.dense(&format!("{l}.attention.self.value"), &a.value)?;
-                out.dense(&format!("{l}.attention.output.dense"), &a.output)?;
-                out.norm(&format!("{l}.attention.output.LayerNorm"), &a.norm)?;
-                let units = shape.units.len();
-                let (d, extra) = (c.hidden_size, (width - units) as u64);
-                padding += extra * (2 * d as u64 + 1);
-                let wi = pad_rows(f.intermediate.weight.val().transpose(), *width);
-                out.add(format!("{l}.intermediate.dense.weight"), wi)?;
-                let bi = pad_vec(f.intermediate.bias.val(), *width);
-                out.add(format!("{l}.intermediate.dense.bias"), bi)?;
-                let wo = pad_rows(f.output.weight.val(), *width).transpose();
-                out.add(format!("{l}.output.dense.weight"), wo)?;
-                out.add(format!("{l}.output.dense.bias"), f.output.bias.val())?;
-                out.norm(&format!("{l}.output.LayerNorm"), &f.norm)?;
-            }
-            continue;
         }
         if let Some(a) = &layer.attention {
             out.dense(&format!("{l}.attention.self.query"), &a.query)?;
@@ -270,8 +247,20 @@ fn write(
             out.norm(&format!("{l}.attention.output.LayerNorm"), &a.norm)?;
         }
         if let Some(f) = &layer.ffn {
-            out.dense(&format!("{l}.intermediate.dense"), &f.intermediate)?;
-            out.dense(&format!("{l}.output.dense"), &f.output)?;
+            // Stored at its own width, or (hf) zero-padded to the widest kept layer.
+            let units = f.intermediate.dims()[1];
+            let width = match &layout {
+                Layout::Hf { width, .. } => *width,
+                _ => units,
+            };
+            padding += (width - units) as u64 * (2 * c.hidden_size as u64 + 1);
+            let wi = pad_rows(f.intermediate.weight.val().transpose(), width);
+            out.add(format!("{l}.intermediate.dense.weight"), wi)?;
+            let bi = pad_vec(f.intermediate.bias.val(), width);
+            out.add(format!("{l}.intermediate.dense.bias"), bi)?;
+            let wo = pad_rows(f.output.weight.val(), width).transpose();
+            out.add(format!("{l}.output.dense.weight"), wo)?;
+            out.add(format!("{l}.output.dense.bias"), f.output.bias.val())?;
             out.norm(&format!("{l}.output.LayerNorm"), &f.norm)?;
         }
     }
@@ -302,11 +291,6 @@ fn write(
         })
         .collect::<Result<_>>()?;
     safetensors::serialize_to_file(views, None, &weights).map_err(unwritable)?;
-    let stored_params = out
-        .tensors
-        .iter()
-        .map(|(_, shape, _)| shape.iter().product::<usize>() as u64)
-        .sum();
     let bytes = std::fs::metadata(&weights)
         .map_err(|e| ModelError::io(&weights, e))?
         .len();
@@ -360,7 +344,6 @@ fn write(
 
     copy_tokenizer(tokenizer_from, dir)?;
     Ok(ExportSize {
-        stored_params,
         padding_params: padding,
         bytes,
     })

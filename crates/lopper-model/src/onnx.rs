@@ -249,37 +249,29 @@ impl Graph {
         Ok(name.into())
     }
 
-    fn scalar_f32(&mut self, hint: &str, v: f32) -> String {
+    /// A fresh constant initializer of `data_type` with `dims`, its little-endian `raw` bytes.
+    fn constant(&mut self, hint: &str, data_type: i32, dims: Vec<i64>, raw: Vec<u8>) -> String {
         let name = self.fresh(hint);
         self.initializers.push(TensorProto {
-            dims: vec![],
-            data_type: proto::FLOAT,
+            dims,
+            data_type,
             name: name.clone(),
-            raw_data: v.to_le_bytes().to_vec(),
+            raw_data: raw,
         });
         name
     }
 
-    fn ints(&mut self, hint: &str, v: &[i64]) -> String {
-        let name = self.fresh(hint);
-        self.initializers.push(TensorProto {
-            dims: vec![v.len() as i64],
-            data_type: proto::INT64,
-            name: name.clone(),
-            raw_data: v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        });
-        name
+    fn scalar_f32(&mut self, hint: &str, v: f32) -> String {
+        self.constant(hint, proto::FLOAT, vec![], v.to_le_bytes().to_vec())
     }
 
     fn scalar_i64(&mut self, hint: &str, v: i64) -> String {
-        let name = self.fresh(hint);
-        self.initializers.push(TensorProto {
-            dims: vec![],
-            data_type: proto::INT64,
-            name: name.clone(),
-            raw_data: v.to_le_bytes().to_vec(),
-        });
-        name
+        self.constant(hint, proto::INT64, vec![], v.to_le_bytes().to_vec())
+    }
+
+    fn ints(&mut self, hint: &str, v: &[i64]) -> String {
+        let raw = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.constant(hint, proto::INT64, vec![v.len() as i64], raw)
     }
 
     /// `x · W + b` for a [`Dense`](crate::Dense) (`W` is `[in, out]`, as ONNX's MatMul takes).

@@ -82,12 +82,8 @@ pub fn export(model: &str, subnet: &Subnet, out: &Path, format: ExportFormat) ->
             ("model.safetensors", size.bytes, size.padding_params)
         }
         ExportFormat::Lopper => {
-            lopper_model::export(&pruned, out, Some(&dir))?;
-            let file = out.join("model.safetensors");
-            let bytes = std::fs::metadata(&file)
-                .map_err(|e| PipelineError::io(&file, e))?
-                .len();
-            ("model.safetensors", bytes, 0)
+            let size = lopper_model::export(&pruned, out, Some(&dir))?;
+            ("model.safetensors", size.bytes, size.padding_params)
         }
         ExportFormat::Onnx => {
             let bytes = lopper_model::export_onnx(&pruned, out, Some(&dir))?;
