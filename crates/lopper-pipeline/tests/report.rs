@@ -43,6 +43,7 @@ fn search_folder(dir: &SearchDir) -> FrontFile {
                 eval_seconds: 1.5,
                 finished_at: i as f64,
                 info: serde_json::Value::Null,
+                failure: None,
             })
             .unwrap();
     }

@@ -51,9 +51,28 @@ pub enum SearchError {
     /// The search was set up wrongly.
     #[error("invalid search settings: {0}")]
     Settings(String),
+    /// The trial store's database failed.
+    #[error("{store}: {source}")]
+    Store {
+        /// The store (a password in its URL hidden).
+        store: String,
+        /// What the driver said.
+        source: crate::db::DbError,
+    },
+    /// The study in a trial store cannot be used as asked (missing, held by another
+    /// coordinator, unreadable).
+    #[error("{0}")]
+    Study(String),
 }
 
 impl SearchError {
+    pub(crate) fn store(url: &crate::db::StoreUrl, source: crate::db::DbError) -> Self {
+        SearchError::Store {
+            store: url.to_string(),
+            source,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         SearchError::Io {
             path: path.into(),

@@ -12,18 +12,30 @@
 //! - a run folder ([`RunStore`]) with the JSONL trial log and an atomic checkpoint after every
 //!   ask and tell, so that a killed search started again with the same command resumes
 //!   without losing a finished trial;
-//! - the paper's initial design (upper bound, lower bound and mid-point first).
+//! - the paper's initial design (upper bound, lower bound and mid-point first);
+//! - a trial store ([`TrialStore`]: SQLite, or PostgreSQL with the `postgres` feature) through
+//!   which one coordinator ([`Search::study`]) and any number of [`Worker`] processes on any
+//!   number of machines run one search, with leases, fencing and retries.
 
+mod db;
 mod error;
 mod evaluator;
 mod observer;
 mod record;
 mod runner;
 mod store;
+mod study;
+mod worker;
 
+pub use db::{DbError, StoreUrl};
 pub use error::{Result, SearchError};
 pub use evaluator::{EvalContext, Evaluator, Measurement};
 pub use observer::{Observer, Progress};
 pub use record::TrialRecord;
 pub use runner::{Search, SearchConfig, SearchResult, StopReason};
 pub use store::{Checkpoint, Opened, RunManifest, RunStore, read_trials};
+pub use study::{
+    Claim, Completion, Incident, Lease, StudySettings, StudyStatus, StudySummary, TrialCounts,
+    TrialStore, WorkerStatus,
+};
+pub use worker::{Worker, WorkerEvent, WorkerSummary};

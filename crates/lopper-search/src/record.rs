@@ -20,6 +20,10 @@ pub struct TrialRecord {
     pub eval_seconds: f64,
     /// Seconds since the search first started (summed over resumed sessions) when it finished.
     pub finished_at: f64,
+    /// Why the trial has no measured values, when it failed on every attempt (its values are
+    /// then the worst there are, and the optimizer was told so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
     /// Whatever the evaluator added.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub info: serde_json::Value,

@@ -1,21 +1,23 @@
 //! The search loop.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lopper_core::{
-    Evaluated, Objective, Optimizer, OptimizerSpec, Point, Scheduler, SchedulerSpec, Space, Trial,
-    build_optimizer, build_scheduler, load_optimizer, load_scheduler, save_optimizer,
+    Direction, Evaluated, Objective, Optimizer, OptimizerSpec, Point, Scheduler, SchedulerSpec,
+    Space, Trial, build_optimizer, build_scheduler, load_optimizer, load_scheduler, save_optimizer,
     save_scheduler,
 };
 use lopper_pareto::Archive;
 use serde::{Deserialize, Serialize};
 
+use crate::db::StoreUrl;
 use crate::store::{Checkpoint, Opened, RunManifest, RunStore};
+use crate::study::{StoredResult, StudyManifest, StudySettings, TrialStore};
 use crate::{
     EvalContext, Evaluator, Measurement, Observer, Progress, Result, SearchError, TrialRecord,
 };
@@ -146,6 +148,16 @@ pub struct Search<'a> {
     run_dir: Option<PathBuf>,
     observers: Vec<Box<dyn Observer + 'a>>,
     optimizer: Option<Box<dyn Optimizer>>,
+    study: Option<StudyTarget>,
+}
+
+/// Where a distributed search keeps its study.
+struct StudyTarget {
+    url: StoreUrl,
+    name: String,
+    settings: StudySettings,
+    task: String,
+    poll: Duration,
 }
 
 /// What a worker sends back.
@@ -166,7 +178,36 @@ impl<'a> Search<'a> {
             run_dir: None,
             observers: Vec::new(),
             optimizer: None,
+            study: None,
         }
+    }
+
+    /// Coordinates the search through the study `name` of the trial store at `url` instead
+    /// of evaluating in threads: this process holds the optimizer, keeps
+    /// `settings.parallel` trials queued or running, and tells the optimizer each result in
+    /// trial-id order; `lopper worker` processes (or [`Worker`](crate::Worker)s) claim and
+    /// evaluate them. `task` is what a worker needs to load (the caller's type). Started
+    /// again after a crash, it resumes the study from the store.
+    ///
+    /// The same seed and the same `parallel` give the same trace as the threaded runner with
+    /// `workers = parallel`, whatever the number of workers and the order they finish in.
+    pub fn study<T: Serialize>(
+        mut self,
+        url: StoreUrl,
+        name: &str,
+        settings: StudySettings,
+        task: &T,
+    ) -> Result<Self> {
+        let task = serde_json::to_string(task)
+            .map_err(|e| SearchError::Settings(format!("the study's task: {e}")))?;
+        self.study = Some(StudyTarget {
+            url,
+            name: name.to_string(),
+            settings,
+            task,
+            poll: Duration::from_millis(20),
+        });
+        Ok(self)
     }
 
     /// Persists the search in `dir` and resumes from it when it holds an earlier run.
@@ -238,6 +279,16 @@ impl<'a> Search<'a> {
             initial_design: self.config.initial_design,
         };
 
+        if let Some(target) = self.study.take() {
+            if self.run_dir.is_some() {
+                return Err(SearchError::Settings(
+                    "a search keeps its memory in a run folder or in a trial store, not both"
+                        .into(),
+                ));
+            }
+            return self.run_study(target, manifest, &objectives);
+        }
+
         // Open the run folder and decide between a fresh start and a resume.
         let mut store = None;
         let mut restored: Option<(Checkpoint, Vec<TrialRecord>)> = None;
@@ -276,35 +327,11 @@ impl<'a> Search<'a> {
             store = Some(s);
         }
 
-        let n_obj = objectives.len();
         let state = match restored {
             Some((cp, records)) => State::resume(cp, records, &objectives, &self.config)?,
-            None => {
-                let optimizer = match self.optimizer.take() {
-                    Some(o) => o,
-                    None => build_optimizer(
-                        &self.config.optimizer,
-                        &OptimizerSpec::new(n_obj, self.config.seed)
-                            .with_config(self.config.optimizer_config.clone()),
-                    )?,
-                };
-                let scheduler = match &self.config.scheduler {
-                    Some(name) => Some(build_scheduler(
-                        name,
-                        &SchedulerSpec::new(n_obj, self.config.seed)
-                            .with_config(self.config.scheduler_config.clone()),
-                    )?),
-                    None => None,
-                };
-                let initial = if self.config.initial_design {
-                    self.initial_design()
-                } else {
-                    vec![]
-                };
-                State::fresh(optimizer, scheduler, initial, &self.config)?
-            }
+            None => self.fresh_state(objectives.len())?,
         };
-        state.run(
+        state.run_threads(
             self.space,
             self.evaluator,
             &objectives,
@@ -312,6 +339,112 @@ impl<'a> Search<'a> {
             store.as_mut(),
             &mut self.observers,
         )
+    }
+
+    /// The state of a search that has not started.
+    fn fresh_state(&mut self, n_obj: usize) -> Result<State> {
+        let optimizer = match self.optimizer.take() {
+            Some(o) => o,
+            None => build_optimizer(
+                &self.config.optimizer,
+                &OptimizerSpec::new(n_obj, self.config.seed)
+                    .with_config(self.config.optimizer_config.clone()),
+            )?,
+        };
+        let scheduler = match &self.config.scheduler {
+            Some(name) => Some(build_scheduler(
+                name,
+                &SchedulerSpec::new(n_obj, self.config.seed)
+                    .with_config(self.config.scheduler_config.clone()),
+            )?),
+            None => None,
+        };
+        let initial = if self.config.initial_design {
+            self.initial_design()
+        } else {
+            vec![]
+        };
+        State::fresh(optimizer, scheduler, initial, &self.config)
+    }
+
+    /// The coordinator of a distributed search.
+    fn run_study(
+        mut self,
+        target: StudyTarget,
+        manifest: RunManifest,
+        objectives: &[Objective],
+    ) -> Result<SearchResult> {
+        target.settings.validate()?;
+        if self.config.scheduler.is_some() {
+            return Err(SearchError::Settings(
+                "a multi-fidelity scheduler cannot run through a trial store yet: run it \
+                 with threads (--workers)"
+                    .into(),
+            ));
+        }
+        // The trace is fixed by the trials in flight, which the study sets.
+        self.config.workers = target.settings.parallel;
+        let mut store = TrialStore::open(&target.url)?;
+        let study_manifest = StudyManifest {
+            run: manifest,
+            settings: target.settings.clone(),
+            task: target.task.clone(),
+        };
+        let checkpoint = store.ensure_study(&target.name, &study_manifest)?;
+        let me = process_name("coordinator");
+        let lease = target.settings.lease_seconds;
+        // A coordinator killed a moment ago holds the study until its lease runs out.
+        store.acquire(
+            &target.name,
+            &me,
+            lease,
+            Duration::from_secs_f64(lease * 1.5 + 1.0),
+            target.poll,
+        )?;
+        let mut state = match checkpoint {
+            Some(cp) => {
+                let mut records = Vec::new();
+                for r in store.results(&target.name)? {
+                    records.push(match r {
+                        StoredResult::Record(r) => r,
+                        StoredResult::Failed { id, message } => {
+                            failed_record(&cp, id, message, objectives)?
+                        }
+                    });
+                }
+                State::resume(cp, records, objectives, &self.config)?
+            }
+            None => self.fresh_state(objectives.len())?,
+        };
+        let handed = state.finished.keys().copied().collect();
+        let mut backend = StudyBackend {
+            store,
+            target,
+            me,
+            handed,
+            pending: VecDeque::new(),
+            last_renewal: Instant::now(),
+            outstanding: state.outstanding.clone(),
+            objectives: objectives.to_vec(),
+        };
+        let start = Instant::now();
+        let before = state.elapsed_before;
+        let elapsed = move || before + start.elapsed().as_secs_f64();
+        for o in self.observers.iter_mut() {
+            o.on_start(&state.progress(&self.config));
+        }
+        let outcome = state.drive(
+            self.space,
+            objectives,
+            &self.config,
+            &mut backend,
+            &mut self.observers,
+            &elapsed,
+        );
+        let released = backend.store.release(&backend.target.name, &backend.me);
+        let stop = outcome?;
+        released?;
+        Ok(state.finish(stop, objectives, &self.config, &mut self.observers))
     }
 
     /// Upper bound, lower bound and mid-point, without repeats.
@@ -454,8 +587,8 @@ impl State {
         }
     }
 
-    fn checkpoint(&self, store: Option<&mut RunStore>, elapsed: f64) -> Result<()> {
-        let Some(store) = store else { return Ok(()) };
+    /// The whole state, to be saved.
+    fn checkpoint(&self, elapsed: f64) -> Result<Checkpoint> {
         let scheduler = match &self.scheduler {
             Some(s) => {
                 let guard = s
@@ -465,7 +598,7 @@ impl State {
             }
             None => None,
         };
-        store.write_checkpoint(&Checkpoint {
+        Ok(Checkpoint {
             optimizer: save_optimizer(self.optimizer.as_ref())?,
             scheduler,
             outstanding: self.outstanding.values().cloned().collect(),
@@ -473,30 +606,22 @@ impl State {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn run(
+    /// Runs the search with `config.workers` threads evaluating.
+    fn run_threads(
         mut self,
         space: &dyn Space,
         evaluator: &dyn Evaluator,
         objectives: &[Objective],
         config: &SearchConfig,
-        mut store: Option<&mut RunStore>,
+        store: Option<&mut RunStore>,
         observers: &mut [Box<dyn Observer + '_>],
     ) -> Result<SearchResult> {
         let start = Instant::now();
-        let elapsed = |before: f64| before + start.elapsed().as_secs_f64();
+        let before = self.elapsed_before;
+        let elapsed = move || before + start.elapsed().as_secs_f64();
         for o in observers.iter_mut() {
             o.on_start(&self.progress(config));
         }
-        // Tell what the log already finished (a resumed run).
-        self.tell_ready(
-            objectives,
-            config,
-            store.as_deref_mut(),
-            observers,
-            elapsed(self.elapsed_before),
-        )?;
-
         let (job_tx, job_rx) = mpsc::channel::<Trial>();
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (done_tx, done_rx) = mpsc::channel::<Done>();
@@ -535,149 +660,146 @@ impl State {
                 });
             }
             drop(done_tx);
-
-            let mut in_flight = 0usize;
-            let mut failure: Option<SearchError> = None;
-            let mut stop = StopReason::Evaluations;
-            loop {
-                // Ask while workers are free and the budget allows.
-                while failure.is_none() && self.queue.len() + in_flight < config.workers {
-                    let asked = self.told.len() + self.outstanding.len();
-                    if config.max_evaluations.is_some_and(|m| asked >= m) {
-                        break;
-                    }
-                    if config
-                        .max_seconds
-                        .is_some_and(|m| elapsed(self.elapsed_before) >= m)
-                    {
-                        stop = StopReason::WallClock;
-                        break;
-                    }
-                    let room = config.max_evaluations.map_or(usize::MAX, |m| m - asked);
-                    let trials = if self.initial.is_empty() {
-                        self.optimizer.ask(space, 1)?
-                    } else {
-                        let mut points = std::mem::take(&mut self.initial);
-                        points.truncate(room);
-                        self.optimizer.suggest(points)?
-                    };
-                    if trials.is_empty() {
-                        break;
-                    }
-                    for t in &trials {
-                        space.validate(&t.point)?;
-                        if self.outstanding.insert(t.id, t.clone()).is_some()
-                            || self.told.iter().any(|r| r.id == t.id)
-                        {
-                            return Err(SearchError::Settings(format!(
-                                "optimizer `{}` issued trial id {} twice",
-                                config.optimizer, t.id
-                            )));
-                        }
-                    }
-                    self.queue.extend(trials);
-                    self.checkpoint(store.as_deref_mut(), elapsed(self.elapsed_before))?;
-                }
-                while in_flight < config.workers {
-                    let Some(trial) = self.queue.pop_front() else {
-                        break;
-                    };
-                    if job_tx.send(trial).is_err() {
-                        return Err(SearchError::Settings("the workers stopped".into()));
-                    }
-                    in_flight += 1;
-                }
-                if in_flight == 0 {
-                    break;
-                }
-                let Ok(done) = done_rx.recv() else { break };
-                in_flight -= 1;
-                let measurement = match done.outcome {
-                    Ok(m) => m,
-                    Err(e) => {
-                        failure.get_or_insert(match e {
-                            e @ SearchError::Evaluation { .. } => e,
-                            other => SearchError::Evaluation {
-                                trial: done.trial.id,
-                                message: other.to_string(),
-                            },
-                        });
-                        continue;
-                    }
-                };
-                if measurement.values.len() != objectives.len() {
-                    failure.get_or_insert(SearchError::Evaluation {
-                        trial: done.trial.id,
-                        message: format!(
-                            "{} values for {} objectives",
-                            measurement.values.len(),
-                            objectives.len()
-                        ),
-                    });
-                    continue;
-                }
-                if measurement.values.iter().any(|v| v.is_nan()) {
-                    failure.get_or_insert(SearchError::Evaluation {
-                        trial: done.trial.id,
-                        message: format!("NaN among the values {:?}", measurement.values),
-                    });
-                    continue;
-                }
-                let record = TrialRecord {
-                    id: done.trial.id,
-                    point: done.trial.point,
-                    // JSON has no infinity: a diverged value is logged as ±f64::MAX.
-                    values: measurement
-                        .values
-                        .iter()
-                        .map(|v| v.clamp(f64::MIN, f64::MAX))
-                        .collect(),
-                    fidelity: done.fidelity,
-                    eval_seconds: done.seconds,
-                    finished_at: elapsed(self.elapsed_before),
-                    info: measurement.info,
-                };
-                if let Some(s) = store.as_deref_mut() {
-                    s.append(&record)?;
-                }
-                self.finished.insert(record.id, record);
-                self.tell_ready(
-                    objectives,
-                    config,
-                    store.as_deref_mut(),
-                    observers,
-                    elapsed(self.elapsed_before),
-                )?;
-            }
-            drop(job_tx);
-            match failure {
-                Some(e) => Err(e),
-                None => Ok(stop),
-            }
+            let mut backend = ThreadBackend {
+                jobs: job_tx,
+                done: done_rx,
+                store,
+                objectives,
+            };
+            // Dropping the backend closes the job channel: the threads end.
+            self.drive(space, objectives, config, &mut backend, observers, &elapsed)
         });
         let stop = outcome?;
+        Ok(self.finish(stop, objectives, config, observers))
+    }
+
+    /// What the search leaves behind.
+    fn finish(
+        self,
+        stop: StopReason,
+        objectives: &[Objective],
+        config: &SearchConfig,
+        observers: &mut [Box<dyn Observer + '_>],
+    ) -> SearchResult {
         for o in observers.iter_mut() {
             o.on_finish(&self.progress(config));
         }
         let front = non_dominated_indices(&self.told, objectives);
-        Ok(SearchResult {
+        SearchResult {
             front,
             hypervolume_trace: self.archive.as_ref().map(|a| a.trace().to_vec()),
             resumed: self.resumed,
             records: self.told,
             stop,
-        })
+        }
     }
 
-    /// Tells every finished trial whose lower-id trials are all told, in id order.
+    /// The loop, whatever evaluates: tell what finished (in id order), ask while fewer than
+    /// `config.workers` trials are out and the budget allows, hand the new trials out and
+    /// persist the state, wait for the next result.
+    ///
+    /// A trial counts as out from its ask to its tell, so the optimizer is asked for trial
+    /// `k` exactly when the trials before `k − workers` have been told, whatever order the
+    /// evaluations finish in: the trace depends on the seed and on `workers` only.
+    fn drive(
+        &mut self,
+        space: &dyn Space,
+        objectives: &[Objective],
+        config: &SearchConfig,
+        backend: &mut dyn Backend,
+        observers: &mut [Box<dyn Observer + '_>],
+        elapsed: &dyn Fn() -> f64,
+    ) -> Result<StopReason> {
+        let mut failure: Option<SearchError> = None;
+        let mut failed: BTreeSet<u64> = BTreeSet::new();
+        let mut stop = StopReason::Evaluations;
+        loop {
+            let told = self.tell_ready(objectives, config, observers)?;
+            let mut asked: Vec<Trial> = self.queue.drain(..).collect();
+            if failure.is_none() {
+                asked.extend(self.fill(space, config, &mut stop, elapsed)?);
+            }
+            let done = self.outstanding.is_empty();
+            let checkpoint = self.checkpoint(elapsed())?;
+            backend.commit(&checkpoint, &told, &asked, done && failure.is_none())?;
+            if done {
+                break;
+            }
+            let running = self.outstanding.len() - self.finished.len() - failed.len();
+            if failure.is_some() && running == 0 {
+                break;
+            }
+            match backend.next(elapsed)? {
+                Next::Finished(record) => {
+                    self.finished.insert(record.id, record);
+                }
+                Next::Failed(id, e) => {
+                    failed.insert(id);
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(stop),
+        }
+    }
+
+    /// Asks the optimizer while fewer than `config.workers` trials are out and the budget
+    /// allows; the trials asked.
+    fn fill(
+        &mut self,
+        space: &dyn Space,
+        config: &SearchConfig,
+        stop: &mut StopReason,
+        elapsed: &dyn Fn() -> f64,
+    ) -> Result<Vec<Trial>> {
+        let mut out = Vec::new();
+        while self.outstanding.len() < config.workers {
+            let asked = self.told.len() + self.outstanding.len();
+            if config.max_evaluations.is_some_and(|m| asked >= m) {
+                break;
+            }
+            if config.max_seconds.is_some_and(|m| elapsed() >= m) {
+                *stop = StopReason::WallClock;
+                break;
+            }
+            let room = config.max_evaluations.map_or(usize::MAX, |m| m - asked);
+            let trials = if self.initial.is_empty() {
+                self.optimizer.ask(space, 1)?
+            } else {
+                let mut points = std::mem::take(&mut self.initial);
+                points.truncate(room);
+                self.optimizer.suggest(points)?
+            };
+            if trials.is_empty() {
+                break;
+            }
+            for t in &trials {
+                space.validate(&t.point)?;
+                if self.outstanding.insert(t.id, t.clone()).is_some()
+                    || self.told.iter().any(|r| r.id == t.id)
+                {
+                    return Err(SearchError::Settings(format!(
+                        "optimizer `{}` issued trial id {} twice",
+                        config.optimizer, t.id
+                    )));
+                }
+            }
+            out.extend(trials);
+        }
+        Ok(out)
+    }
+
+    /// Tells every finished trial whose lower-id trials are all told, in id order; the
+    /// records told.
     fn tell_ready(
         &mut self,
         objectives: &[Objective],
         config: &SearchConfig,
-        mut store: Option<&mut RunStore>,
         observers: &mut [Box<dyn Observer + '_>],
-        elapsed: f64,
-    ) -> Result<()> {
+    ) -> Result<Vec<TrialRecord>> {
+        let mut told = Vec::new();
         while let Some((&id, _)) = self.outstanding.first_key_value() {
             let Some(record) = self.finished.remove(&id) else {
                 break;
@@ -687,15 +809,288 @@ impl State {
             };
             let values = minimised(&record.values, objectives);
             self.optimizer.tell(&[Evaluated::new(trial, values)])?;
+            told.push(record.clone());
             self.record_told(record, objectives)?;
-            self.checkpoint(store.as_deref_mut(), elapsed)?;
             let progress = self.progress(config);
             for o in observers.iter_mut() {
                 o.on_trial(&progress);
             }
         }
+        Ok(told)
+    }
+}
+
+/// What comes back from an evaluation.
+enum Next {
+    /// A result, ready to be told.
+    Finished(TrialRecord),
+    /// The evaluation of this trial failed; the search stops once the others are in.
+    Failed(u64, SearchError),
+}
+
+/// What evaluates trials and keeps the search's memory.
+trait Backend {
+    /// Persists the state after a step that told `told` and asked `asked`, and hands
+    /// `asked` out to be evaluated. `finished`: nothing is left to ask or evaluate.
+    fn commit(
+        &mut self,
+        checkpoint: &Checkpoint,
+        told: &[TrialRecord],
+        asked: &[Trial],
+        finished: bool,
+    ) -> Result<()>;
+
+    /// Waits for the next result.
+    fn next(&mut self, elapsed: &dyn Fn() -> f64) -> Result<Next>;
+}
+
+/// Threads of this process, with an optional run folder.
+struct ThreadBackend<'s, 'o> {
+    jobs: mpsc::Sender<Trial>,
+    done: mpsc::Receiver<Done>,
+    store: Option<&'s mut RunStore>,
+    objectives: &'o [Objective],
+}
+
+impl Backend for ThreadBackend<'_, '_> {
+    fn commit(
+        &mut self,
+        checkpoint: &Checkpoint,
+        told: &[TrialRecord],
+        asked: &[Trial],
+        _finished: bool,
+    ) -> Result<()> {
+        if let Some(store) = self.store.as_deref_mut()
+            && (!told.is_empty() || !asked.is_empty())
+        {
+            store.write_checkpoint(checkpoint)?;
+        }
+        for t in asked {
+            if self.jobs.send(t.clone()).is_err() {
+                return Err(SearchError::Settings("the workers stopped".into()));
+            }
+        }
         Ok(())
     }
+
+    fn next(&mut self, elapsed: &dyn Fn() -> f64) -> Result<Next> {
+        let Ok(done) = self.done.recv() else {
+            return Err(SearchError::Settings("the workers stopped".into()));
+        };
+        let id = done.trial.id;
+        let record = match check_measurement(done, self.objectives, elapsed()) {
+            Ok(r) => r,
+            Err(e) => return Ok(Next::Failed(id, e)),
+        };
+        // Logged (and synced) before it is told.
+        if let Some(s) = self.store.as_deref_mut() {
+            s.append(&record)?;
+        }
+        Ok(Next::Finished(record))
+    }
+}
+
+/// A finished evaluation as a record, or why it is not one.
+fn check_measurement(
+    done: Done,
+    objectives: &[Objective],
+    finished_at: f64,
+) -> Result<TrialRecord> {
+    let measurement = match done.outcome {
+        Ok(m) => m,
+        Err(e @ SearchError::Evaluation { .. }) => return Err(e),
+        Err(other) => {
+            return Err(SearchError::Evaluation {
+                trial: done.trial.id,
+                message: other.to_string(),
+            });
+        }
+    };
+    record_of(
+        done.trial,
+        measurement,
+        done.fidelity,
+        done.seconds,
+        finished_at,
+        objectives,
+    )
+}
+
+/// The trial log's record of a measurement, after checking its values.
+pub(crate) fn record_of(
+    trial: Trial,
+    measurement: Measurement,
+    fidelity: Option<u32>,
+    eval_seconds: f64,
+    finished_at: f64,
+    objectives: &[Objective],
+) -> Result<TrialRecord> {
+    if measurement.values.len() != objectives.len() {
+        return Err(SearchError::Evaluation {
+            trial: trial.id,
+            message: format!(
+                "{} values for {} objectives",
+                measurement.values.len(),
+                objectives.len()
+            ),
+        });
+    }
+    if measurement.values.iter().any(|v| v.is_nan()) {
+        return Err(SearchError::Evaluation {
+            trial: trial.id,
+            message: format!("NaN among the values {:?}", measurement.values),
+        });
+    }
+    Ok(TrialRecord {
+        id: trial.id,
+        point: trial.point,
+        // JSON has no infinity: a diverged value is logged as ±f64::MAX.
+        values: measurement
+            .values
+            .iter()
+            .map(|v| v.clamp(f64::MIN, f64::MAX))
+            .collect(),
+        fidelity,
+        eval_seconds,
+        finished_at,
+        failure: None,
+        info: measurement.info,
+    })
+}
+
+/// The record of a trial given up on: the worst values there are.
+fn failed_record(
+    cp: &Checkpoint,
+    id: u64,
+    message: String,
+    objectives: &[Objective],
+) -> Result<TrialRecord> {
+    let Some(trial) = cp.outstanding.iter().find(|t| t.id == id).cloned() else {
+        return Err(SearchError::Study(format!(
+            "trial {id} failed but the study's checkpoint does not hold it"
+        )));
+    };
+    Ok(worst_record(trial, message, cp.elapsed_seconds, objectives))
+}
+
+fn worst_record(
+    trial: Trial,
+    message: String,
+    finished_at: f64,
+    objectives: &[Objective],
+) -> TrialRecord {
+    TrialRecord {
+        id: trial.id,
+        point: trial.point,
+        values: objectives
+            .iter()
+            .map(|o| match o.direction {
+                Direction::Minimize => f64::MAX,
+                Direction::Maximize => f64::MIN,
+            })
+            .collect(),
+        fidelity: None,
+        eval_seconds: 0.0,
+        finished_at,
+        failure: Some(message),
+        info: serde_json::Value::Null,
+    }
+}
+
+/// A trial store: workers in other processes evaluate.
+struct StudyBackend {
+    store: TrialStore,
+    target: StudyTarget,
+    me: String,
+    /// Results already taken from the store (told or waiting for a lower id).
+    handed: BTreeSet<u64>,
+    pending: VecDeque<StoredResult>,
+    last_renewal: Instant,
+    outstanding: BTreeMap<u64, Trial>,
+    objectives: Vec<Objective>,
+}
+
+impl Backend for StudyBackend {
+    fn commit(
+        &mut self,
+        checkpoint: &Checkpoint,
+        told: &[TrialRecord],
+        asked: &[Trial],
+        finished: bool,
+    ) -> Result<()> {
+        self.outstanding = checkpoint
+            .outstanding
+            .iter()
+            .map(|t| (t.id, t.clone()))
+            .collect();
+        self.store.commit(
+            &self.target.name,
+            &self.me,
+            self.target.settings.lease_seconds,
+            told,
+            asked,
+            checkpoint,
+            finished,
+        )?;
+        self.last_renewal = Instant::now();
+        Ok(())
+    }
+
+    fn next(&mut self, elapsed: &dyn Fn() -> f64) -> Result<Next> {
+        let lease = self.target.settings.lease_seconds;
+        loop {
+            if let Some(r) = self.pending.pop_front() {
+                let record = match r {
+                    StoredResult::Record(mut r) => {
+                        r.finished_at = elapsed();
+                        r
+                    }
+                    StoredResult::Failed { id, message } => {
+                        let Some(trial) = self.outstanding.get(&id).cloned() else {
+                            return Err(SearchError::Study(format!(
+                                "trial {id} failed but is not one the coordinator asked for"
+                            )));
+                        };
+                        worst_record(trial, message, elapsed(), &self.objectives)
+                    }
+                };
+                return Ok(Next::Finished(record));
+            }
+            if self.last_renewal.elapsed().as_secs_f64() >= lease / 4.0 {
+                self.store
+                    .renew_coordinator(&self.target.name, &self.me, lease)?;
+                self.last_renewal = Instant::now();
+            }
+            self.store
+                .fail_expired(&self.target.name, self.target.settings.max_attempts)?;
+            for r in self.store.untold(&self.target.name)? {
+                if self.handed.insert(r.id()) {
+                    self.pending.push_back(r);
+                }
+            }
+            if self.pending.is_empty() {
+                thread::sleep(self.target.poll);
+            }
+        }
+    }
+}
+
+/// A name for this process in a store: host, process id and start time.
+pub(crate) fn process_name(role: &str) -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{role}@{host}:{}:{nanos:09}", std::process::id())
 }
 
 fn minimised(values: &[f64], objectives: &[Objective]) -> Vec<f64> {

@@ -233,6 +233,7 @@ mod tests {
             eval_seconds: 0.1,
             finished_at: 1.0,
             info: serde_json::Value::Null,
+            failure: None,
         }
     }
 
