@@ -57,8 +57,8 @@ pub use records::{
 };
 pub use report::{search_plots, write_report};
 pub use search::{
-    SearchOutcome, SearchSpec, front_csv, read_hypervolume, read_train_run, search,
-    write_hypervolume,
+    Distributed, SearchOutcome, SearchSpec, SearchTask, front_csv, read_hypervolume,
+    read_train_run, search, search_with, search_worker, write_hypervolume,
 };
 pub use select::{Budget, select};
 /// A pruning method's settings: a TOML table (a pipeline file's `[baseline]`, or parsed from

@@ -8,7 +8,9 @@ use lopper_core::{Objective, Subnet};
 use lopper_data::{EncodedDataset, TextTokenizer};
 use lopper_model::SuperNet;
 use lopper_prune::{ObjectiveContext, ObjectiveSpec, SubnetEvaluator, SubnetObjective};
-use lopper_search::{Search, SearchConfig, TrialRecord};
+use lopper_search::{
+    Search, SearchConfig, StoreUrl, StudySettings, TrialRecord, Worker, WorkerEvent, WorkerSummary,
+};
 use lopper_train::Scorer;
 use serde::{Deserialize, Serialize};
 
@@ -65,8 +67,12 @@ pub struct SearchSpec {
     #[cfg_attr(feature = "clap", arg(long, default_value_t = 0))]
     #[serde(default)]
     pub seed: u64,
-    /// Evaluations in parallel (timings still run one at a time).
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = 1))]
+    /// Evaluations in parallel (timings still run one at a time): threads, or with a trial
+    /// store the trials kept in flight for its workers.
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, visible_alias = "parallel", default_value_t = 1)
+    )]
     #[serde(default = "one")]
     pub workers: usize,
     /// Evaluate the space's largest, smallest and mid-point sub-networks first.
@@ -168,18 +174,47 @@ pub fn read_train_run(run: &TrainDir) -> Result<TrainRecord> {
     TrainRecord::read(&path)
 }
 
-/// Searches the super-network trained in `run` into `dir` (resuming a search `dir` holds),
-/// scores the front on the test set, and writes `front.json`, `front.csv`,
-/// `hypervolume.csv` and the plots.
-pub fn search(
-    spec: &SearchSpec,
-    run: &TrainDir,
-    dir: &SearchDir,
-    observers: &dyn Observers,
-) -> Result<SearchOutcome> {
+/// A search run through a trial store instead of threads: this process coordinates,
+/// `lopper worker` processes evaluate ([`search_worker`]).
+#[derive(Debug, Clone)]
+pub struct Distributed {
+    /// The store.
+    pub url: StoreUrl,
+    /// The study's name in it.
+    pub study: String,
+    /// Trials in flight, leases, attempts.
+    pub settings: StudySettings,
+}
+
+/// What a worker of a distributed search loads: the training run (an absolute path, so
+/// the folder must be reachable at the same path on every machine: a shared file system)
+/// and the search's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchTask {
+    /// The `lopper train` run.
+    pub train_run: PathBuf,
+    /// The search.
+    pub spec: SearchSpec,
+}
+
+/// What a search evaluates with, loaded once.
+struct Loaded {
+    meta: crate::records::TrainMeta,
+    checkpoint: PathBuf,
+    splits: lopper_data::Splits,
+    net: SuperNet,
+    tokenizer: TextTokenizer,
+    ctx: ObjectiveContext,
+    validation: usize,
+    objectives: Vec<Box<dyn SubnetObjective>>,
+    space: Box<dyn lopper_core::SearchSpace>,
+}
+
+fn load(spec: &SearchSpec, run: &TrainDir) -> Result<Loaded> {
     spec.check()?;
     let record = read_train_run(run)?;
-    let meta = &record.meta;
+    let meta = record.meta;
     let checkpoint = run.checkpoint(spec.checkpoint);
     let splits = read_splits(&meta.task, &meta.data, &meta.split.protocol()?)?;
     let device = lopper_model::default_device();
@@ -189,7 +224,7 @@ pub fn search(
         &splits,
         spec.validation_limit.or(meta.split.validation_limit),
         &tokenizer,
-        meta,
+        &meta,
         net.config(),
         &device,
         spec.eval_batch_size,
@@ -199,6 +234,68 @@ pub fn search(
         .iter()
         .map(|s| s.build(&ctx))
         .collect::<std::result::Result<Vec<_>, _>>()?;
+    let space = meta.space_config().build(net.arch())?;
+    Ok(Loaded {
+        meta,
+        checkpoint,
+        splits,
+        net,
+        tokenizer,
+        ctx,
+        validation,
+        objectives,
+        space,
+    })
+}
+
+/// Evaluates trials of the distributed search `study` (its coordinator recorded `task`)
+/// until the study is done; `on_event` sees every claim and result.
+pub fn search_worker<'a>(
+    task: &SearchTask,
+    url: &StoreUrl,
+    study: &str,
+    on_event: impl FnMut(&WorkerEvent) + 'a,
+) -> Result<WorkerSummary> {
+    let loaded = load(&task.spec, &TrainDir::new(&task.train_run))?;
+    let evaluator = SubnetEvaluator::new(loaded.space.as_ref(), &loaded.net, loaded.objectives);
+    Ok(Worker::new(url.clone(), study, &evaluator)
+        .on_event(on_event)
+        .run()?)
+}
+
+/// Searches the super-network trained in `run` into `dir` (resuming a search `dir` holds),
+/// scores the front on the test set, and writes `front.json`, `front.csv`,
+/// `hypervolume.csv` and the plots.
+pub fn search(
+    spec: &SearchSpec,
+    run: &TrainDir,
+    dir: &SearchDir,
+    observers: &dyn Observers,
+) -> Result<SearchOutcome> {
+    search_with(spec, run, dir, observers, None)
+}
+
+/// [`search`], with the evaluations in worker processes through a trial store when
+/// `distributed` is given (the study then holds the trials; `dir` gets the front and plots).
+pub fn search_with(
+    spec: &SearchSpec,
+    run: &TrainDir,
+    dir: &SearchDir,
+    observers: &dyn Observers,
+    distributed: Option<&Distributed>,
+) -> Result<SearchOutcome> {
+    let Loaded {
+        meta,
+        checkpoint,
+        splits,
+        net,
+        tokenizer,
+        ctx,
+        validation,
+        objectives,
+        space,
+    } = load(spec, run)?;
+    let meta = &meta;
     let described: Vec<Objective> = objectives.iter().map(|o| o.objective()).collect();
     let reference = match &spec.reference_point {
         Some(r) => Some(r.clone()),
@@ -213,7 +310,6 @@ pub fn search(
             format!("one coordinate per objective ({})", described.len()),
         ));
     }
-    let space = meta.space_config().build(net.arch())?;
     let evaluator = SubnetEvaluator::new(space.as_ref(), &net, objectives);
     let mut config = SearchConfig::new(spec.optimizer.clone());
     config.optimizer_config = spec.optimizer_config.clone();
@@ -224,15 +320,31 @@ pub fn search(
     config.reference_point = reference.clone();
     std::fs::create_dir_all(dir.path()).map_err(|e| PipelineError::io(dir.path(), e))?;
     observers.message(&format!(
-        "searching {} ({} space, {} validation examples of {}) with {} for {} evaluations",
+        "searching {} ({} space, {} validation examples of {}) with {} for {} evaluations{}",
         checkpoint.display(),
         meta.space,
         validation,
         meta.task,
         spec.optimizer,
-        spec.budget
+        spec.budget,
+        distributed.map_or(String::new(), |d| format!(
+            " through study `{}` of {}",
+            d.study, d.url
+        ))
     ));
-    let mut search = Search::new(space.as_ref(), &evaluator, config).run_dir(dir.path());
+    let mut search = Search::new(space.as_ref(), &evaluator, config);
+    search = match distributed {
+        Some(d) => {
+            let train_run =
+                std::fs::canonicalize(run.path()).map_err(|e| PipelineError::io(run.path(), e))?;
+            let task = SearchTask {
+                train_run,
+                spec: spec.clone(),
+            };
+            search.study(d.url.clone(), &d.study, d.settings.clone(), &task)?
+        }
+        None => search.run_dir(dir.path()),
+    };
     if let Some(o) = observers.search("search") {
         search = search.observer(o);
     }
