@@ -15,6 +15,7 @@ mod pipeline;
 mod progress;
 mod search;
 mod select;
+mod study;
 mod train;
 
 /// Structural pruning of pre-trained language models by multi-objective neural architecture
@@ -65,6 +66,12 @@ enum Command {
     /// sub-networks; writes the trial log, the front (CSV, JSON, scored on the test set too)
     /// and the hypervolume trace, and resumes when run again on the same --out folder.
     Search(Box<search::SearchArgs>),
+    /// Evaluate trials of a study in a trial store (`--store`) until its coordinator ends
+    /// it; start as many as you like, on any machines that reach the store.
+    Worker(study::WorkerArgs),
+    /// What is in a trial store: its studies, their progress, workers, leases, failures.
+    #[command(subcommand)]
+    Study(study::StudyCommand),
     /// Prune with one of the paper's baselines instead of training and searching a
     /// super-network; writes a front in the format of `lopper search`.
     #[command(subcommand)]
@@ -154,6 +161,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Split(args) => train::split(&args),
         Command::Search(args) => search::run(&args),
         Command::Baseline(command) => baseline::run(&command),
+        Command::Worker(args) => study::worker(&args),
+        Command::Study(command) => study::study(&command),
         Command::Select(args) => select::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Eval(args) => eval::run(&args),

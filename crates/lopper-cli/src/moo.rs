@@ -30,8 +30,10 @@ pub struct MooArgs {
     /// Seed of the optimizer.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Evaluations in parallel.
-    #[arg(long, default_value_t = 1)]
+    /// Evaluations in parallel: threads of this process, or with --store the trials kept in
+    /// flight for the workers (the trace depends on this number, not on how many workers
+    /// run).
+    #[arg(long, visible_alias = "parallel", default_value_t = 1)]
     workers: usize,
     /// Evaluate the space's upper bound, lower bound and mid-point first.
     #[arg(long)]
@@ -46,13 +48,20 @@ pub struct MooArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    store: crate::study::StoreArgs,
+}
+
+/// The evaluator of a test problem, as a worker builds it too.
+pub fn evaluator(problem: &str, eval_delay_ms: u64) -> Result<ProblemEvaluator> {
+    Ok(ProblemEvaluator::new(problem_by_name(problem)?)
+        .with_delay(Duration::from_millis(eval_delay_ms)))
 }
 
 /// Runs `lopper bench-moo`: the search, then its final hypervolume and trace as CSV.
 pub fn run(settings: &MooArgs) -> Result<()> {
     let problem = problem_by_name(&settings.problem)?;
-    let mut evaluator = ProblemEvaluator::new(problem_by_name(&settings.problem)?)
-        .with_delay(Duration::from_millis(settings.eval_delay_ms));
+    let mut evaluator = evaluator(&settings.problem, settings.eval_delay_ms)?;
     if settings.scheduler.is_some() {
         evaluator = evaluator.with_fidelity(27);
     }
@@ -68,6 +77,13 @@ pub fn run(settings: &MooArgs) -> Result<()> {
     let mut search = Search::new(problem.as_ref(), &evaluator, config);
     if let Some(dir) = &settings.run_dir {
         search = search.run_dir(dir);
+    }
+    if let Some((url, study, store_settings)) = settings.store.target(settings.workers)? {
+        let task = crate::study::StudyTask::BenchMoo {
+            problem: settings.problem.clone(),
+            eval_delay_ms: settings.eval_delay_ms,
+        };
+        search = search.study(url, &study, store_settings, &task)?;
     }
     if !settings.quiet {
         search = search.observer(lopper::pipeline::SearchProgress::new(&format!(

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use lopper::pipeline::{SearchDir, SearchOutcome, SearchSpec, TrainDir};
+use lopper::pipeline::{Distributed, SearchDir, SearchOutcome, SearchSpec, TrainDir};
 use lopper::prune::ObjectiveSpec;
 
 use crate::progress::Bars;
@@ -28,6 +28,8 @@ pub struct SearchArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub store: crate::study::StoreArgs,
 }
 
 /// Runs `lopper search`.
@@ -37,11 +39,20 @@ pub fn run(args: &SearchArgs) -> Result<()> {
         objectives: ObjectiveSpec::parse_list(&args.objectives)?,
         ..args.spec.clone()
     };
-    let outcome = lopper::pipeline::search(
+    let distributed = args
+        .store
+        .target(spec.workers)?
+        .map(|(url, study, settings)| Distributed {
+            url,
+            study,
+            settings,
+        });
+    let outcome = lopper::pipeline::search_with(
         &spec,
         &TrainDir::new(&args.train_run),
         &dir,
         &Bars::new(!args.quiet),
+        distributed.as_ref(),
     )?;
     print(&outcome, dir.path())
 }
