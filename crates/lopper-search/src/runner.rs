@@ -698,9 +698,11 @@ impl State {
     /// `config.workers` trials are out and the budget allows, hand the new trials out and
     /// persist the state, wait for the next result.
     ///
-    /// A trial counts as out from its ask to its tell, so the optimizer is asked for trial
-    /// `k` exactly when the trials before `k − workers` have been told, whatever order the
-    /// evaluations finish in: the trace depends on the seed and on `workers` only.
+    /// A trial counts as out from its ask to its tell, and the optimizer is asked again after
+    /// every single tell, so trial `k` is asked exactly when the trials before `k − workers`
+    /// have been told and no later one has, whatever order the evaluations finish in (two
+    /// results that arrive together are told one at a time, each followed by its asks): the
+    /// trace depends on the seed and on `workers` only.
     fn drive(
         &mut self,
         space: &dyn Space,
@@ -714,10 +716,16 @@ impl State {
         let mut failed: BTreeSet<u64> = BTreeSet::new();
         let mut stop = StopReason::Evaluations;
         loop {
-            let told = self.tell_ready(objectives, config, observers)?;
+            let mut told = Vec::new();
             let mut asked: Vec<Trial> = self.queue.drain(..).collect();
             if failure.is_none() {
                 asked.extend(self.fill(space, config, &mut stop, elapsed)?);
+            }
+            while let Some(record) = self.tell_next(objectives, config, observers)? {
+                told.push(record);
+                if failure.is_none() {
+                    asked.extend(self.fill(space, config, &mut stop, elapsed)?);
+                }
             }
             let done = self.outstanding.is_empty();
             let checkpoint = self.checkpoint(elapsed())?;
@@ -791,32 +799,30 @@ impl State {
         Ok(out)
     }
 
-    /// Tells every finished trial whose lower-id trials are all told, in id order; the
-    /// records told.
-    fn tell_ready(
+    /// Tells the lowest outstanding trial if it has finished; its record.
+    fn tell_next(
         &mut self,
         objectives: &[Objective],
         config: &SearchConfig,
         observers: &mut [Box<dyn Observer + '_>],
-    ) -> Result<Vec<TrialRecord>> {
-        let mut told = Vec::new();
-        while let Some((&id, _)) = self.outstanding.first_key_value() {
-            let Some(record) = self.finished.remove(&id) else {
-                break;
-            };
-            let Some(trial) = self.outstanding.remove(&id) else {
-                break;
-            };
-            let values = minimised(&record.values, objectives);
-            self.optimizer.tell(&[Evaluated::new(trial, values)])?;
-            told.push(record.clone());
-            self.record_told(record, objectives)?;
-            let progress = self.progress(config);
-            for o in observers.iter_mut() {
-                o.on_trial(&progress);
-            }
+    ) -> Result<Option<TrialRecord>> {
+        let Some((&id, _)) = self.outstanding.first_key_value() else {
+            return Ok(None);
+        };
+        let Some(record) = self.finished.remove(&id) else {
+            return Ok(None);
+        };
+        let Some(trial) = self.outstanding.remove(&id) else {
+            return Ok(None);
+        };
+        let values = minimised(&record.values, objectives);
+        self.optimizer.tell(&[Evaluated::new(trial, values)])?;
+        self.record_told(record.clone(), objectives)?;
+        let progress = self.progress(config);
+        for o in observers.iter_mut() {
+            o.on_trial(&progress);
         }
-        Ok(told)
+        Ok(Some(record))
     }
 }
 

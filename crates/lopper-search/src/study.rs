@@ -907,3 +907,221 @@ fn describe(old: &StudyManifest, new: &StudyManifest) -> String {
     }
     diffs.join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lopper_core::Objective;
+
+    /// The stores to test on: a fresh SQLite file, and the PostgreSQL server of
+    /// `LOPPER_TEST_POSTGRES` (which `.ci/run` starts; under CI its absence fails).
+    fn stores(dir: &std::path::Path) -> Vec<StoreUrl> {
+        let mut urls = vec![StoreUrl::Sqlite(dir.join("trials.db"))];
+        match std::env::var("LOPPER_TEST_POSTGRES") {
+            Ok(url) => urls.push(url.parse().unwrap()),
+            Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("LOPPER_TEST_POSTGRES is not set (.ci/run starts a PostgreSQL server)")
+            }
+            Err(_) => eprintln!("LOPPER_TEST_POSTGRES is not set: PostgreSQL is not tested"),
+        }
+        urls
+    }
+
+    fn unique(name: &str) -> String {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        format!("{name}-{}-{nanos}", std::process::id())
+    }
+
+    fn manifest(settings: &StudySettings) -> StudyManifest {
+        StudyManifest {
+            run: RunManifest {
+                optimizer: "random".into(),
+                optimizer_config: serde_json::Value::Null,
+                scheduler: None,
+                seed: 0,
+                objectives: vec![Objective::minimize("f", "")],
+                dims: 1,
+                initial_design: false,
+            },
+            settings: settings.clone(),
+            task: "null".into(),
+        }
+    }
+
+    fn checkpoint() -> Checkpoint {
+        Checkpoint {
+            optimizer: serde_json::Value::Null,
+            scheduler: None,
+            outstanding: vec![],
+            elapsed_seconds: 0.0,
+        }
+    }
+
+    fn record(id: u64, value: f64) -> TrialRecord {
+        TrialRecord {
+            id,
+            point: Point(vec![id as i64]),
+            values: vec![value],
+            fidelity: None,
+            eval_seconds: 0.0,
+            finished_at: 0.0,
+            failure: None,
+            info: serde_json::Value::Null,
+        }
+    }
+
+    /// A study with trials `0..n` queued by coordinator `c`.
+    fn queued(store: &mut TrialStore, settings: &StudySettings, n: u64) -> String {
+        let study = unique("unit");
+        assert!(
+            store
+                .ensure_study(&study, &manifest(settings))
+                .unwrap()
+                .is_none()
+        );
+        let poll = Duration::from_millis(10);
+        store
+            .acquire(&study, "c", 5.0, Duration::ZERO, poll)
+            .unwrap();
+        let trials: Vec<Trial> = (0..n)
+            .map(|id| Trial {
+                id,
+                point: Point(vec![id as i64]),
+            })
+            .collect();
+        store
+            .commit(&study, "c", 5.0, &[], &trials, &checkpoint(), false)
+            .unwrap();
+        study
+    }
+
+    #[test]
+    fn a_late_result_is_refused_and_the_second_attempt_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = StudySettings {
+            parallel: 1,
+            lease_seconds: 0.3,
+            max_attempts: 3,
+        };
+        for url in stores(dir.path()) {
+            let mut store = TrialStore::open(&url).unwrap();
+            let study = queued(&mut store, &settings, 2);
+            let first = store.claim(&study, "a", &settings).unwrap().unwrap();
+            assert_eq!((first.trial.id, first.attempt), (0, 1));
+            // Another worker takes the next trial, not the held one.
+            let other = store.claim(&study, "b", &settings).unwrap().unwrap();
+            assert_eq!((other.trial.id, other.attempt), (1, 1));
+            assert!(store.claim(&study, "b", &settings).unwrap().is_none());
+            std::thread::sleep(Duration::from_millis(450));
+            // Worker a's lease ran out: it can no longer renew, and b gets trial 0 again.
+            assert!(!store.renew(&study, "a", &first, 0.3).unwrap());
+            let second = store.claim(&study, "b", &settings).unwrap().unwrap();
+            assert_eq!((second.trial.id, second.attempt), (0, 2));
+            assert!(store.renew(&study, "b", &second, 5.0).unwrap());
+            let late = store.complete(&study, "a", &first, &record(0, 1.0));
+            assert_eq!(late.unwrap(), Completion::Refused, "{url}");
+            let done = store.complete(&study, "b", &second, &record(0, 2.0));
+            assert_eq!(done.unwrap(), Completion::Recorded);
+            // Recorded once: a repeat of the same completion is refused too.
+            let again = store.complete(&study, "b", &second, &record(0, 3.0));
+            assert_eq!(again.unwrap(), Completion::Refused);
+            let results = store.results(&study).unwrap();
+            assert_eq!(results, vec![StoredResult::Record(record(0, 2.0))]);
+            let status = store.status(&study).unwrap();
+            assert_eq!(status.refused, 2);
+            assert_eq!(status.trials.finished, 1);
+            assert_eq!(status.trials.running, 1);
+            assert!(store.remove(&study).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_trial_fails_after_its_last_attempt() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = StudySettings {
+            parallel: 1,
+            lease_seconds: 0.2,
+            max_attempts: 2,
+        };
+        for url in stores(dir.path()) {
+            let mut store = TrialStore::open(&url).unwrap();
+            let study = queued(&mut store, &settings, 1);
+            // The first attempt fails outright and goes back to the queue.
+            let c1 = store.claim(&study, "a", &settings).unwrap().unwrap();
+            store
+                .fail(&study, "a", &c1, "out of memory", &settings)
+                .unwrap();
+            // The second one is abandoned: its lease runs out.
+            let c2 = store.claim(&study, "a", &settings).unwrap().unwrap();
+            assert_eq!(c2.attempt, 2);
+            std::thread::sleep(Duration::from_millis(300));
+            // No attempt is left to claim; the coordinator marks it failed.
+            assert!(store.claim(&study, "b", &settings).unwrap().is_none());
+            assert_eq!(
+                store.fail_expired(&study, settings.max_attempts).unwrap(),
+                1
+            );
+            match &store.results(&study).unwrap()[..] {
+                [StoredResult::Failed { id: 0, message }] => {
+                    assert!(message.contains("2 attempts"), "{message}");
+                    assert!(message.contains("expired"), "{message}");
+                }
+                other => panic!("{url}: {other:?}"),
+            }
+            assert_eq!(store.status(&study).unwrap().trials.failed, 1);
+            assert!(store.remove(&study).unwrap());
+        }
+    }
+
+    #[test]
+    fn one_coordinator_per_study() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = StudySettings::default();
+        for url in stores(dir.path()) {
+            let mut store = TrialStore::open(&url).unwrap();
+            let study = queued(&mut store, &settings, 0);
+            let poll = Duration::from_millis(10);
+            let refused = store.acquire(&study, "d", 5.0, Duration::from_millis(50), poll);
+            assert!(
+                refused
+                    .unwrap_err()
+                    .to_string()
+                    .contains("driven by coordinator c")
+            );
+            // A commit by a process without the hold changes nothing.
+            let t = Trial {
+                id: 0,
+                point: Point(vec![0]),
+            };
+            let commit = store.commit(&study, "d", 5.0, &[], &[t], &checkpoint(), true);
+            assert!(commit.is_err());
+            assert!(!store.is_finished(&study).unwrap());
+            assert!(store.claim(&study, "w", &settings).unwrap().is_none());
+            store.release(&study, "c").unwrap();
+            store
+                .acquire(&study, "d", 5.0, Duration::ZERO, poll)
+                .unwrap();
+            assert!(store.remove(&study).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_study_refuses_other_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = StudySettings::default();
+        for url in stores(dir.path()) {
+            let mut store = TrialStore::open(&url).unwrap();
+            let study = queued(&mut store, &settings, 0);
+            let other = StudySettings {
+                parallel: 4,
+                ..settings.clone()
+            };
+            let e = store.ensure_study(&study, &manifest(&other)).unwrap_err();
+            assert!(e.to_string().contains("parallel 1"), "{e}");
+            assert!(store.remove(&study).unwrap());
+        }
+    }
+}

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use lopper_core::{Dim, Objective, Point, Space, Trial};
+use lopper_core::{Dim, Evaluated, Objective, Optimizer, PendingTrials, Point, Space, Trial};
 use lopper_opt_random as _;
 use lopper_search::{EvalContext, Evaluator, Measurement, Search, SearchConfig, SearchError};
 
@@ -130,6 +130,81 @@ fn results_are_told_in_trial_id_order_with_several_workers() {
     let r = Search::new(&space, &toy, c).run().unwrap();
     let ids: Vec<u64> = r.records.iter().map(|r| r.id).collect();
     assert_eq!(ids, (0..30).collect::<Vec<_>>());
+}
+
+/// An optimizer whose every point records how many results it had been told when it was
+/// asked: its trace shows exactly how asks and tells were interleaved.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TellCounter {
+    pending: PendingTrials,
+    told: i64,
+    asked: i64,
+}
+
+#[typetag::serde(name = "test-tell-counter")]
+impl Optimizer for TellCounter {
+    fn ask(&mut self, _: &dyn Space, n: usize) -> lopper_core::Result<Vec<Trial>> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.push(
+                self.pending
+                    .issue(Point(vec![self.told % 21, self.asked % 11 - 5, 0])),
+            );
+            self.asked += 1;
+        }
+        Ok(out)
+    }
+
+    fn tell(&mut self, done: &[Evaluated]) -> lopper_core::Result<()> {
+        self.told += done.len() as i64;
+        self.pending.complete_all(done, 2)
+    }
+}
+
+/// Sleeps longer on trials whose id is `slow` modulo 3, so that later trials overtake them.
+struct Staggered {
+    slow: u64,
+}
+
+impl Evaluator for Staggered {
+    fn objectives(&self) -> Vec<Objective> {
+        Toy::new().objectives()
+    }
+
+    fn evaluate(&self, t: &Trial, c: &mut EvalContext<'_>) -> lopper_search::Result<Measurement> {
+        let ms = if t.id % 3 == self.slow { 12 } else { 1 };
+        std::thread::sleep(Duration::from_millis(ms));
+        Toy::new().evaluate(t, c)
+    }
+}
+
+#[test]
+fn the_trace_does_not_depend_on_the_order_evaluations_finish_in() {
+    let space = grid();
+    let run = |slow: u64| {
+        let mut c = config(30);
+        c.workers = 3;
+        let optimizer = TellCounter {
+            pending: PendingTrials::new(),
+            told: 0,
+            asked: 0,
+        };
+        let r = Search::new(&space, &Staggered { slow }, c)
+            .with_optimizer(Box::new(optimizer))
+            .run()
+            .unwrap();
+        r.records
+            .iter()
+            .map(|t| (t.id, t.point.clone()))
+            .collect::<Vec<_>>()
+    };
+    let first = run(0);
+    // Trial k ≥ 3 is asked right after trial k − 3 is told: k − 2 results told.
+    for (id, point) in &first {
+        assert_eq!(point.0[0], id.saturating_sub(2) as i64 % 21, "trial {id}");
+    }
+    assert_eq!(run(1), first);
+    assert_eq!(run(2), first);
 }
 
 #[test]

@@ -1,0 +1,319 @@
+//! A study through the trial store with the real binaries as separate processes, on SQLite
+//! and on the PostgreSQL server of `LOPPER_TEST_POSTGRES` (which `.ci/run` starts; under CI
+//! its absence fails the test): a coordinator and three workers on a test problem whose
+//! evaluation sleeps, one worker killed while it holds a trial, another paused for longer
+//! than its lease, the coordinator killed and started again. The study must come out as an
+//! uninterrupted threaded run with the same seed and the same trials in flight.
+
+// Test helpers panic on a broken setup by design.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+mod common;
+use common::{lopper, text};
+
+const BUDGET: &str = "40";
+const PARALLEL: &str = "2";
+const SEED: &str = "7";
+const OPTIMIZER: &str = "morea";
+const DELAY_MS: &str = "300";
+const LEASE: f64 = 1.5;
+
+/// The stores to run on.
+fn stores(dir: &Path) -> Vec<String> {
+    let mut urls = vec![format!("sqlite:{}", dir.join("trials.db").display())];
+    match std::env::var("LOPPER_TEST_POSTGRES") {
+        Ok(url) => urls.push(url),
+        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("LOPPER_TEST_POSTGRES is not set (.ci/run starts a PostgreSQL server)")
+        }
+        Err(_) => eprintln!("LOPPER_TEST_POSTGRES is not set: PostgreSQL is not tested"),
+    }
+    urls
+}
+
+/// What the test reads of `lopper study show --json`.
+#[derive(Debug, Deserialize)]
+struct Status {
+    finished: bool,
+    trials: Counts,
+    refused: u64,
+    leases: Vec<Lease>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Counts {
+    told: u64,
+    failed: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Lease {
+    trial: u64,
+    attempt: u32,
+    worker: String,
+    expires_in: f64,
+}
+
+/// What the test compares of a trial record.
+#[derive(Debug, Deserialize, PartialEq)]
+struct Told {
+    id: u64,
+    point: Vec<i64>,
+    values: Vec<f64>,
+}
+
+fn status(url: &str, study: &str) -> Status {
+    let o = lopper(&["study", "show", study, "--store", url, "--json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// The status once the coordinator has created the study.
+fn status_once_created(url: &str, study: &str) -> Option<Status> {
+    let o = lopper(&["study", "show", study, "--store", url, "--json"]);
+    if !o.status.success() && text(&o.stderr).contains("no study") {
+        return None;
+    }
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    Some(serde_json::from_slice(&o.stdout).unwrap())
+}
+
+/// The process id in a worker's name (`worker@HOST:PID:NANOS`).
+fn pid_of(worker: &str) -> u32 {
+    worker.split(':').nth(1).unwrap().parse().unwrap()
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "kill {sig} {pid}");
+}
+
+/// `lopper ARGS` in the background, its output into `DIR/NAME.out` and `DIR/NAME.err`.
+fn spawn(dir: &Path, name: &str, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_lopper"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(File::create(dir.join(format!("{name}.out"))).unwrap())
+        .stderr(File::create(dir.join(format!("{name}.err"))).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        sleep(Duration::from_millis(25));
+    }
+}
+
+fn wait_exit(child: &mut Child, what: &str, timeout: Duration) {
+    let code = wait_for(what, timeout, || child.try_wait().unwrap());
+    assert!(code.success(), "{what} exited with {code}");
+}
+
+fn read(path: PathBuf) -> String {
+    fs::read_to_string(path).unwrap()
+}
+
+/// The coordinator's command line.
+fn coordinator_args<'a>(url: &'a str, study: &'a str) -> Vec<&'a str> {
+    vec![
+        "bench-moo",
+        "--optimizer",
+        OPTIMIZER,
+        "--seed",
+        SEED,
+        "--budget",
+        BUDGET,
+        "--parallel",
+        PARALLEL,
+        "--eval-delay-ms",
+        DELAY_MS,
+        "--store",
+        url,
+        "--study",
+        study,
+        "--lease-seconds",
+        "1.5",
+        "--max-attempts",
+        "3",
+        "--quiet",
+    ]
+}
+
+/// The reference: the same search in threads of one process, uninterrupted.
+fn threaded(dir: &Path) -> (Vec<Told>, String) {
+    let run = dir.join("threaded");
+    let o = lopper(&[
+        "bench-moo",
+        "--optimizer",
+        OPTIMIZER,
+        "--seed",
+        SEED,
+        "--budget",
+        BUDGET,
+        "--workers",
+        PARALLEL,
+        "--eval-delay-ms",
+        "20",
+        "--run-dir",
+        run.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let mut told: Vec<Told> = read(run.join("trials.jsonl"))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    told.sort_by_key(|t| t.id);
+    (told, text(&o.stdout))
+}
+
+#[test]
+fn a_study_survives_killed_and_paused_workers_and_a_killed_coordinator() {
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, reference_trace) = threaded(dir.path());
+    let budget: u64 = BUDGET.parse().unwrap();
+    assert_eq!(reference.len() as u64, budget);
+
+    for (n, url) in stores(dir.path()).iter().enumerate() {
+        let logs = dir.path().join(format!("store{n}"));
+        fs::create_dir(&logs).unwrap();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let study = format!("faults-{}-{nanos}", std::process::id());
+        let worker_args = ["worker", "--store", url, "--study", &study];
+
+        let mut coordinator = spawn(&logs, "coordinator1", &coordinator_args(url, &study));
+        let mut workers: BTreeMap<u32, (String, Child)> = BTreeMap::new();
+        for i in 1..=3 {
+            let name = format!("worker{i}");
+            let child = spawn(&logs, &name, &worker_args);
+            workers.insert(child.id(), (name, child));
+        }
+
+        // kill -9 a worker in the middle of an evaluation (the freshest lease).
+        let (killed_pid, killed_trial) = wait_for("a lease", Duration::from_secs(60), || {
+            let s = status_once_created(url, &study)?;
+            s.leases
+                .iter()
+                .filter(|l| l.attempt == 1 && l.expires_in > LEASE - 0.2)
+                .find(|l| workers.contains_key(&pid_of(&l.worker)))
+                .map(|l| (pid_of(&l.worker), l.trial))
+        });
+        let (_, mut child) = workers.remove(&killed_pid).unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+
+        // SIGSTOP another while it holds a trial, for twice its lease, then SIGCONT it.
+        let (paused_pid, paused_trial, paused_attempt) =
+            wait_for("a second lease", Duration::from_secs(60), || {
+                let s = status(url, &study);
+                s.leases
+                    .iter()
+                    .filter(|l| l.expires_in > LEASE - 0.2 && l.trial != killed_trial)
+                    .find(|l| workers.contains_key(&pid_of(&l.worker)))
+                    .map(|l| (pid_of(&l.worker), l.trial, l.attempt))
+            });
+        signal(paused_pid, "-STOP");
+        sleep(Duration::from_secs_f64(2.0 * LEASE + 0.5));
+        signal(paused_pid, "-CONT");
+
+        // kill -9 the coordinator while the study is open, and start it again.
+        let before = status(url, &study);
+        assert!(
+            !before.finished && before.trials.told < budget,
+            "the study ended before the coordinator could be killed: {before:?}"
+        );
+        coordinator.kill().unwrap();
+        coordinator.wait().unwrap();
+        let mut coordinator = spawn(&logs, "coordinator2", &coordinator_args(url, &study));
+        // A worker started late takes the killed one's place.
+        let late = spawn(&logs, "worker4", &worker_args);
+        workers.insert(late.id(), ("worker4".into(), late));
+
+        wait_exit(
+            &mut coordinator,
+            "the second coordinator",
+            Duration::from_secs(120),
+        );
+        for (name, child) in workers.values_mut() {
+            wait_exit(child, name, Duration::from_secs(60));
+        }
+
+        // Every trial told once, in id order, with the values of the threaded run.
+        let s = status(url, &study);
+        assert!(s.finished, "{s:?}");
+        assert_eq!(s.trials.told, budget, "{s:?}");
+        assert_eq!(s.trials.failed, 0, "{s:?}");
+        let o = lopper(&["study", "show", &study, "--store", url, "--trials"]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let told: Vec<Told> = text(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            told, reference,
+            "{url}: the trace differs from the threaded run"
+        );
+        // The coordinator that finished prints the same hypervolume trace.
+        let trace = read(logs.join("coordinator2.out"));
+        assert_eq!(trace, reference_trace, "{url}");
+
+        // Each trial recorded exactly once over all workers, the killed worker's trial on a
+        // later attempt, the paused worker's late result refused.
+        let mut log = String::new();
+        for i in 1..=4 {
+            log += &read(logs.join(format!("worker{i}.err")));
+        }
+        let recorded: Vec<&str> = log.lines().filter(|l| l.ends_with(": recorded")).collect();
+        assert_eq!(recorded.len() as u64, budget, "{url}:\n{log}");
+        let killed_again = format!("trial {killed_trial} (attempt 2): recorded");
+        assert!(
+            log.contains(&killed_again),
+            "{url}: no `{killed_again}` in\n{log}"
+        );
+        let refusal = format!(
+            "trial {paused_trial} (attempt {paused_attempt}): refused, the lease was lost \
+             meanwhile"
+        );
+        assert!(log.contains(&refusal), "{url}: no `{refusal}` in\n{log}");
+        assert!(s.refused >= 1, "{s:?}");
+        let paused_name = format!("worker{}", {
+            (1..=3)
+                .find(|i| {
+                    // The paused worker is one of the first three; its summary says so.
+                    read(logs.join(format!("worker{i}.err"))).contains(&refusal)
+                })
+                .unwrap()
+        });
+        let summary = read(logs.join(format!("{paused_name}.out")));
+        assert!(summary.contains("1 refused"), "{summary}");
+        eprintln!(
+            "{url}: {} told, {} refused, trial {killed_trial} of the killed worker recorded on \
+             attempt 2, trial {paused_trial} of the paused one refused",
+            s.trials.told, s.refused
+        );
+
+        let o = lopper(&["study", "rm", &study, "--store", url]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+}
