@@ -79,7 +79,7 @@ pub fn run(settings: &MooArgs) -> Result<()> {
         search = search.run_dir(dir);
     }
     if let Some((url, study, store_settings)) = settings.store.target(settings.workers)? {
-        let task = crate::study::StudyTask::BenchMoo {
+        let task = lopper::pipeline::StudyTask::BenchMoo {
             problem: settings.problem.clone(),
             eval_delay_ms: settings.eval_delay_ms,
         };

@@ -5,10 +5,10 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use lopper::pipeline::StudyTask;
 use lopper::search::{
     Completion, StoreUrl, StudySettings, TrialStore, Worker, WorkerEvent, WorkerSummary,
 };
-use serde::{Deserialize, Serialize};
 
 /// Where a search keeps its study, for commands that coordinate one (`bench-moo`, `search`).
 #[derive(clap::Args, Debug, Clone)]
@@ -45,21 +45,6 @@ impl StoreArgs {
         };
         Ok(Some((url, study.clone(), settings)))
     }
-}
-
-/// What a worker loads to evaluate a study's trials, as the coordinator records it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum StudyTask {
-    /// A test problem of `lopper bench-moo`.
-    BenchMoo {
-        /// Its name.
-        problem: String,
-        /// Milliseconds every evaluation sleeps.
-        eval_delay_ms: u64,
-    },
-    /// A search of a trained super-network (`lopper search`).
-    Search(lopper::pipeline::SearchTask),
 }
 
 /// Flags of `lopper worker`.

@@ -6,6 +6,7 @@
 
 use std::fs;
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 mod common;
 use common::{lopper, lopper_with_input, root, text};
@@ -322,6 +323,76 @@ fn search_writes_the_front_of_a_trained_run_and_resumes() {
         text(&o.stdout)
     );
     assert_eq!(fs::read_to_string(out.join("front.csv")).unwrap(), csv);
+    // The same search through a trial store, evaluated by two `lopper worker` processes that
+    // each load the super-network once: the same front (the random optimizer's asks do not
+    // depend on its tells, so even another number of trials in flight gives it).
+    let store = format!("sqlite:{}", tmp.path().join("trials.db").display());
+    let worker = || {
+        Command::new(env!("CARGO_BIN_EXE_lopper"))
+            .args(["worker", "--store", &store, "--study", "tiny", "--quiet"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let workers = [worker(), worker()];
+    let stored = tmp.path().join("stored").to_string_lossy().into_owned();
+    let mut through_store = args.to_vec();
+    through_store.truncate(args.len() - 3);
+    through_store.extend([
+        "--out",
+        &stored,
+        "--parallel",
+        "2",
+        "--store",
+        &store,
+        "--study",
+        "tiny",
+        "--quiet",
+    ]);
+    let mut coordinator = Command::new(env!("CARGO_BIN_EXE_lopper"))
+        .args(&through_store)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A coordinator waits for workers that may come later: bound the wait here.
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = coordinator.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(300) {
+            coordinator.kill().unwrap();
+            let errors: Vec<String> = workers
+                .into_iter()
+                .map(|mut w| {
+                    w.kill().unwrap();
+                    text(&w.wait_with_output().unwrap().stderr)
+                })
+                .collect();
+            panic!("the coordinator did not finish; the workers said {errors:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let o = coordinator.wait_with_output().unwrap();
+    assert!(status.success(), "{}", text(&o.stderr));
+    let mut recorded = 0;
+    for w in workers {
+        let o = w.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let line = text(&o.stdout);
+        let n: usize = line
+            .strip_prefix("worker done: ")
+            .and_then(|l| l.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{line}"));
+        recorded += n;
+    }
+    assert_eq!(recorded, 10);
+    assert_eq!(
+        fs::read_to_string(Path::new(&stored).join("front.csv")).unwrap(),
+        csv
+    );
     // Pick from the front: the lowest error within a size budget, or the smallest within an
     // error budget.
     let members = front["front"].as_array().unwrap();

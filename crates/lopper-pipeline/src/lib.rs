@@ -57,7 +57,7 @@ pub use records::{
 };
 pub use report::{search_plots, write_report};
 pub use search::{
-    Distributed, SearchOutcome, SearchSpec, SearchTask, front_csv, read_hypervolume,
+    Distributed, SearchOutcome, SearchSpec, SearchTask, StudyTask, front_csv, read_hypervolume,
     read_train_run, search, search_with, search_worker, write_hypervolume,
 };
 pub use select::{Budget, select};

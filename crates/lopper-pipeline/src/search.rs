@@ -198,6 +198,22 @@ pub struct SearchTask {
     pub spec: SearchSpec,
 }
 
+/// What a study's workers load, as its coordinator records it in the store (the one type
+/// both sides read and write).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum StudyTask {
+    /// A multi-objective test problem (`lopper bench-moo`).
+    BenchMoo {
+        /// Its name.
+        problem: String,
+        /// Milliseconds every evaluation sleeps.
+        eval_delay_ms: u64,
+    },
+    /// A search of a trained super-network (`lopper search`).
+    Search(SearchTask),
+}
+
 /// What a search evaluates with, loaded once.
 struct Loaded {
     meta: crate::records::TrainMeta,
@@ -337,10 +353,10 @@ pub fn search_with(
         Some(d) => {
             let train_run =
                 std::fs::canonicalize(run.path()).map_err(|e| PipelineError::io(run.path(), e))?;
-            let task = SearchTask {
+            let task = StudyTask::Search(SearchTask {
                 train_run,
                 spec: spec.clone(),
-            };
+            });
             search.study(d.url.clone(), &d.study, d.settings.clone(), &task)?
         }
         None => search.run_dir(dir.path()),

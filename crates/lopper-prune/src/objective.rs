@@ -92,12 +92,41 @@ pub fn objective_plugins() -> Vec<&'static ObjectivePlugin> {
 /// An objective and its settings, as a search names it. In a configuration file it is either
 /// a name (`"error"`) or a table with the name and the settings (`{ name = "latency",
 /// batch_size = 8 }`); on the command line `name` or `name={json settings}`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ObjectiveSpec {
     /// The registered name.
     pub name: String,
     /// Its settings (`null` for the defaults).
     pub config: serde_json::Value,
+}
+
+/// Written in the form it is read in: the bare name for the defaults, else the table, so a
+/// search's stored task reads back as the same objectives.
+impl serde::Serialize for ObjectiveSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap};
+        match &self.config {
+            serde_json::Value::Null => s.serialize_str(&self.name),
+            serde_json::Value::Object(config) => {
+                if config.contains_key("name") {
+                    return Err(S::Error::custom(format!(
+                        "objective '{}': a setting cannot be called `name`",
+                        self.name
+                    )));
+                }
+                let mut map = s.serialize_map(Some(config.len() + 1))?;
+                map.serialize_entry("name", &self.name)?;
+                for (k, v) in config {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+            other => Err(S::Error::custom(format!(
+                "objective '{}': settings must be a table, not {other}",
+                self.name
+            ))),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for ObjectiveSpec {
@@ -600,5 +629,24 @@ mod tests {
         let latency = ObjectiveSpec::with_settings("latency", &LatencySettings::default()).unwrap();
         assert_eq!(latency.config["seq_len"], 128);
         assert!(latency.config.get("threads").is_none());
+    }
+
+    #[test]
+    fn specs_read_back_as_written() {
+        let specs = ObjectiveSpec::parse_list(
+            r#"error,params={"count":"dense"},latency={"batch_size":8,"seq_len":64}"#,
+        )
+        .unwrap();
+        let json = serde_json::to_string(&specs).unwrap();
+        assert_eq!(
+            json,
+            r#"["error",{"name":"params","count":"dense"},{"name":"latency","batch_size":8,"seq_len":64}]"#
+        );
+        let back: Vec<ObjectiveSpec> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, specs);
+        for bad in [r#"params=3"#, r#"params={"name":"x"}"#] {
+            let spec = ObjectiveSpec::parse(bad).unwrap();
+            assert!(serde_json::to_string(&spec).is_err(), "{bad}");
+        }
     }
 }
