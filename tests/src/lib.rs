@@ -27,3 +27,5 @@ pub mod pipeline {}
 pub mod baselines {}
 #[doc = include_str!("../../book/src/guide/deploying.md")]
 pub mod deploying {}
+#[doc = include_str!("../../book/src/guide/distributed.md")]
+pub mod distributed {}
