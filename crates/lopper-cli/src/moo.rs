@@ -52,19 +52,30 @@ pub struct MooArgs {
     store: crate::study::StoreArgs,
 }
 
-/// The evaluator of a test problem, as a worker builds it too.
-pub fn evaluator(problem: &str, eval_delay_ms: u64) -> Result<ProblemEvaluator> {
-    Ok(ProblemEvaluator::new(problem_by_name(problem)?)
-        .with_delay(Duration::from_millis(eval_delay_ms)))
+/// Epochs of the synthetic fidelity a scheduler sees (the scheduler's own maximum, when it
+/// has one, wins).
+const SYNTHETIC_EPOCHS: u32 = 27;
+
+/// The evaluator of a test problem, as a worker builds it too: epoch by epoch up to
+/// `fidelity` when a scheduler decides.
+pub fn evaluator(
+    problem: &str,
+    eval_delay_ms: u64,
+    fidelity: Option<u32>,
+) -> Result<ProblemEvaluator> {
+    let evaluator = ProblemEvaluator::new(problem_by_name(problem)?)
+        .with_delay(Duration::from_millis(eval_delay_ms));
+    Ok(match fidelity {
+        Some(epochs) => evaluator.with_fidelity(epochs),
+        None => evaluator,
+    })
 }
 
 /// Runs `lopper bench-moo`: the search, then its final hypervolume and trace as CSV.
 pub fn run(settings: &MooArgs) -> Result<()> {
     let problem = problem_by_name(&settings.problem)?;
-    let mut evaluator = evaluator(&settings.problem, settings.eval_delay_ms)?;
-    if settings.scheduler.is_some() {
-        evaluator = evaluator.with_fidelity(27);
-    }
+    let fidelity = settings.scheduler.as_ref().map(|_| SYNTHETIC_EPOCHS);
+    let evaluator = evaluator(&settings.problem, settings.eval_delay_ms, fidelity)?;
     let mut config = SearchConfig::new(settings.optimizer.clone());
     config.optimizer_config =
         serde_json::from_str(&settings.config).context("--config is not valid JSON")?;
@@ -82,6 +93,7 @@ pub fn run(settings: &MooArgs) -> Result<()> {
         let task = lopper::pipeline::StudyTask::BenchMoo {
             problem: settings.problem.clone(),
             eval_delay_ms: settings.eval_delay_ms,
+            fidelity,
         };
         search = search.study(url, &study, store_settings, &task)?;
     }

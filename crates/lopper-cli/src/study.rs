@@ -108,8 +108,9 @@ pub fn worker(args: &WorkerArgs) -> Result<()> {
         StudyTask::BenchMoo {
             problem,
             eval_delay_ms,
+            fidelity,
         } => {
-            let evaluator = crate::moo::evaluator(problem, *eval_delay_ms)?;
+            let evaluator = crate::moo::evaluator(problem, *eval_delay_ms, *fidelity)?;
             Worker::new(url.clone(), &args.study, &evaluator)
                 .on_event(report)
                 .run()?

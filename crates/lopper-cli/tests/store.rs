@@ -317,3 +317,88 @@ fn a_study_survives_killed_and_paused_workers_and_a_killed_coordinator() {
         assert!(o.status.success(), "{}", text(&o.stderr));
     }
 }
+
+/// MO-ASHA through the store: two worker processes, one killed with `kill -9` while it holds
+/// a trial. With one trial in flight the scheduler hears each (trial, fidelity) once, in the
+/// same order as on a thread (the killed trial's second attempt gets the answers its first
+/// had), so the trace is the threaded run's.
+#[test]
+fn mo_asha_promotes_and_stops_through_the_store_despite_a_killed_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let search = [
+        "bench-moo",
+        "--optimizer",
+        "random",
+        "--scheduler",
+        "mo-asha",
+        "--seed",
+        "4",
+        "--budget",
+        "12",
+        "--eval-delay-ms",
+        "250",
+        "--quiet",
+    ];
+    let mut threaded = search.to_vec();
+    threaded.extend(["--workers", "1"]);
+    let o = lopper(&threaded);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let reference = text(&o.stdout);
+
+    for (n, url) in stores(dir.path()).iter().enumerate() {
+        let logs = dir.path().join(format!("asha{n}"));
+        fs::create_dir(&logs).unwrap();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let study = format!("asha-{}-{nanos}", std::process::id());
+        let mut coordinator_args = search.to_vec();
+        coordinator_args.extend([
+            "--parallel",
+            "1",
+            "--store",
+            url,
+            "--study",
+            &study,
+            "--lease-seconds",
+            "1.5",
+        ]);
+        let mut coordinator = spawn(&logs, "coordinator", &coordinator_args);
+        let worker_args = ["worker", "--store", url, "--study", &study];
+        let mut workers: BTreeMap<u32, Child> = BTreeMap::new();
+        for i in 1..=2 {
+            let child = spawn(&logs, &format!("worker{i}"), &worker_args);
+            workers.insert(child.id(), child);
+        }
+        // Kill the worker holding the third trial.
+        let victim = wait_for("trial 2's lease", Duration::from_secs(60), || {
+            let s = status_once_created(url, &study)?;
+            s.leases
+                .iter()
+                .find(|l| l.trial == 2 && workers.contains_key(&pid_of(&l.worker)))
+                .map(|l| pid_of(&l.worker))
+        });
+        sleep(Duration::from_millis(150));
+        signal(victim, "-KILL");
+        let mut killed = workers.remove(&victim).unwrap();
+        killed.wait().unwrap();
+
+        wait_exit(
+            &mut coordinator,
+            "the coordinator",
+            Duration::from_secs(120),
+        );
+        for (_, mut w) in workers {
+            wait_exit(&mut w, "a worker", Duration::from_secs(30));
+        }
+        let s = status(url, &study);
+        assert!(s.finished);
+        assert_eq!((s.trials.told, s.trials.failed), (12, 0), "{url}");
+        let trace = read(logs.join("coordinator.out"));
+        assert_eq!(
+            trace, reference,
+            "{url}: the trace differs from the threaded run's"
+        );
+    }
+}

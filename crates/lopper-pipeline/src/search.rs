@@ -209,6 +209,9 @@ pub enum StudyTask {
         problem: String,
         /// Milliseconds every evaluation sleeps.
         eval_delay_ms: u64,
+        /// Epochs of the synthetic fidelity, for a multi-fidelity search.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fidelity: Option<u32>,
     },
     /// A search of a trained super-network (`lopper search`).
     Search(SearchTask),

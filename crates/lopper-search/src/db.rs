@@ -439,6 +439,17 @@ CREATE TABLE IF NOT EXISTS lopper_refusals (
     reason TEXT NOT NULL,
     at DOUBLE PRECISION NOT NULL
 );
+CREATE TABLE IF NOT EXISTS lopper_reports (
+    study TEXT NOT NULL,
+    trial BIGINT NOT NULL,
+    fidelity BIGINT NOT NULL,
+    attempt BIGINT NOT NULL,
+    worker TEXT NOT NULL,
+    reported TEXT NOT NULL,
+    decision TEXT,
+    at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (study, trial, fidelity)
+);
 CREATE TABLE IF NOT EXISTS lopper_workers (
     study TEXT NOT NULL,
     worker TEXT NOT NULL,

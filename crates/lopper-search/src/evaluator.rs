@@ -43,10 +43,20 @@ pub trait Evaluator: Send + Sync {
     fn evaluate(&self, trial: &Trial, ctx: &mut EvalContext<'_>) -> Result<Measurement>;
 }
 
+/// Where a trial's reports go.
+pub(crate) enum Line<'a> {
+    /// No scheduler: every report is answered "go on".
+    None,
+    /// The scheduler of this process (threads).
+    Local(&'a Arc<Mutex<Box<dyn Scheduler>>>),
+    /// The coordinator's scheduler, through a trial store (a worker process).
+    Remote(&'a mut crate::worker::RemoteLine),
+}
+
 /// A trial's line to the scheduler, if the search has one.
 pub struct EvalContext<'a> {
     pub(crate) trial: u64,
-    pub(crate) scheduler: Option<&'a Arc<Mutex<Box<dyn Scheduler>>>>,
+    pub(crate) line: Line<'a>,
     pub(crate) objectives: &'a [Objective],
     pub(crate) fidelity: Option<u32>,
 }
@@ -56,7 +66,7 @@ impl<'a> EvalContext<'a> {
     pub fn standalone(trial: u64, objectives: &'a [Objective]) -> Self {
         Self {
             trial,
-            scheduler: None,
+            line: Line::None,
             objectives,
             fidelity: None,
         }
@@ -64,9 +74,10 @@ impl<'a> EvalContext<'a> {
 
     /// The highest fidelity to run to: the scheduler's, or `default` without one.
     pub fn max_fidelity(&self, default: u32) -> u32 {
-        match self.scheduler {
-            Some(s) => s.lock().map(|s| s.max_fidelity()).unwrap_or(default),
-            None => default,
+        match &self.line {
+            Line::Local(s) => s.lock().map(|s| s.max_fidelity()).unwrap_or(default),
+            Line::Remote(r) => r.max_fidelity().unwrap_or(default),
+            Line::None => default,
         }
     }
 
@@ -74,9 +85,9 @@ impl<'a> EvalContext<'a> {
     /// whether to go on. Without a scheduler the answer is always [`Decision::Continue`].
     pub fn report(&mut self, fidelity: u32, values: &[f64]) -> Result<Decision> {
         self.fidelity = Some(fidelity);
-        let Some(scheduler) = self.scheduler else {
+        if matches!(self.line, Line::None) {
             return Ok(Decision::Continue);
-        };
+        }
         if values.len() != self.objectives.len() {
             return Err(SearchError::Evaluation {
                 trial: self.trial,
@@ -92,10 +103,16 @@ impl<'a> EvalContext<'a> {
             .zip(self.objectives)
             .map(|(v, o)| o.direction.to_min(*v))
             .collect();
-        let mut guard = scheduler
-            .lock()
-            .map_err(|_| SearchError::Settings("the scheduler lock was poisoned".into()))?;
-        Ok(guard.report(self.trial, fidelity, &minimised)?)
+        match &mut self.line {
+            Line::None => Ok(Decision::Continue),
+            Line::Local(scheduler) => {
+                let mut guard = scheduler
+                    .lock()
+                    .map_err(|_| SearchError::Settings("the scheduler lock was poisoned".into()))?;
+                Ok(guard.report(self.trial, fidelity, &minimised)?)
+            }
+            Line::Remote(remote) => remote.report(fidelity, &minimised),
+        }
     }
 
     /// The last fidelity reported, if any.

@@ -16,6 +16,7 @@ use lopper_pareto::Archive;
 use serde::{Deserialize, Serialize};
 
 use crate::db::StoreUrl;
+use crate::evaluator::Line;
 use crate::store::{Checkpoint, Opened, RunManifest, RunStore};
 use crate::study::{StoredResult, StudyManifest, StudySettings, TrialStore};
 use crate::{
@@ -375,20 +376,26 @@ impl<'a> Search<'a> {
         objectives: &[Objective],
     ) -> Result<SearchResult> {
         target.settings.validate()?;
-        if self.config.scheduler.is_some() {
-            return Err(SearchError::Settings(
-                "a multi-fidelity scheduler cannot run through a trial store yet: run it \
-                 with threads (--workers)"
-                    .into(),
-            ));
-        }
         // The trace is fixed by the trials in flight, which the study sets.
         self.config.workers = target.settings.parallel;
+        // Workers run a multi-fidelity trial up to the scheduler's highest fidelity.
+        let max_fidelity = match &self.config.scheduler {
+            Some(name) => Some(
+                build_scheduler(
+                    name,
+                    &SchedulerSpec::new(objectives.len(), self.config.seed)
+                        .with_config(self.config.scheduler_config.clone()),
+                )?
+                .max_fidelity(),
+            ),
+            None => None,
+        };
         let mut store = TrialStore::open(&target.url)?;
         let study_manifest = StudyManifest {
             run: manifest,
             settings: target.settings.clone(),
             task: target.task.clone(),
+            max_fidelity,
         };
         let checkpoint = store.ensure_study(&target.name, &study_manifest)?;
         let me = process_name("coordinator");
@@ -426,6 +433,8 @@ impl<'a> Search<'a> {
             last_renewal: Instant::now(),
             outstanding: state.outstanding.clone(),
             objectives: objectives.to_vec(),
+            scheduler: state.scheduler.clone(),
+            checkpoint: None,
         };
         let start = Instant::now();
         let before = state.elapsed_before;
@@ -642,7 +651,7 @@ impl State {
                         let t0 = Instant::now();
                         let mut ctx = EvalContext {
                             trial: trial.id,
-                            scheduler,
+                            line: scheduler.map_or(Line::None, Line::Local),
                             objectives,
                             fidelity: None,
                         };
@@ -1014,6 +1023,42 @@ struct StudyBackend {
     last_renewal: Instant,
     outstanding: BTreeMap<u64, Trial>,
     objectives: Vec<Objective>,
+    /// The search's scheduler, which answers the workers' intermediate results.
+    scheduler: Option<Arc<Mutex<Box<dyn Scheduler>>>>,
+    /// The last checkpoint committed (the loop's state while it waits for results).
+    checkpoint: Option<Checkpoint>,
+}
+
+impl StudyBackend {
+    /// Hands the reports waiting in the store to the scheduler and writes its answers, with
+    /// its new state, in one transaction.
+    fn decide(&mut self) -> Result<()> {
+        let (Some(scheduler), Some(checkpoint)) = (&self.scheduler, &self.checkpoint) else {
+            return Ok(());
+        };
+        let reports = self.store.pending_reports(&self.target.name)?;
+        if reports.is_empty() {
+            return Ok(());
+        }
+        let mut guard = scheduler
+            .lock()
+            .map_err(|_| SearchError::Settings("the scheduler lock was poisoned".into()))?;
+        let mut decisions = Vec::with_capacity(reports.len());
+        for r in reports {
+            if !self.outstanding.contains_key(&r.trial) {
+                continue;
+            }
+            let d = guard.report(r.trial, r.fidelity, &r.values)?;
+            decisions.push((r.trial, r.fidelity, d));
+        }
+        let mut checkpoint = checkpoint.clone();
+        checkpoint.scheduler = Some(save_scheduler(guard.as_ref())?);
+        drop(guard);
+        self.store
+            .decide(&self.target.name, &self.me, &decisions, &checkpoint)?;
+        self.checkpoint = Some(checkpoint);
+        Ok(())
+    }
 }
 
 impl Backend for StudyBackend {
@@ -1038,6 +1083,7 @@ impl Backend for StudyBackend {
             checkpoint,
             finished,
         )?;
+        self.checkpoint = Some(checkpoint.clone());
         self.last_renewal = Instant::now();
         Ok(())
     }
@@ -1069,6 +1115,7 @@ impl Backend for StudyBackend {
             }
             self.store
                 .fail_expired(&self.target.name, self.target.settings.max_attempts)?;
+            self.decide()?;
             for r in self.store.untold(&self.target.name)? {
                 if self.handed.insert(r.id()) {
                     self.pending.push_back(r);

@@ -15,10 +15,13 @@
 //! - The coordinator holds a lease on the study itself, so two coordinators cannot drive it.
 //!   It checkpoints the optimizer in the same transaction that marks trials told and queues
 //!   the next ones.
+//! - A multi-fidelity search's intermediate results go through the store too: a worker writes
+//!   each report (guarded like a result) and waits; the coordinator hands the reports to its
+//!   scheduler and writes the answers in the same transaction as the scheduler's new state.
 
 use std::time::Duration;
 
-use lopper_core::{Point, Trial};
+use lopper_core::{Decision, Point, Trial};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +79,44 @@ pub(crate) struct StudyManifest {
     pub(crate) run: RunManifest,
     pub(crate) settings: StudySettings,
     pub(crate) task: String,
+    /// The scheduler's highest fidelity, for a multi-fidelity search (workers run to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) max_fidelity: Option<u32>,
+}
+
+/// Where a worker's intermediate result stands with the coordinator's scheduler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// The scheduler's answer (given to this or to an earlier attempt of the trial).
+    Decided(Decision),
+    /// Not answered yet.
+    Waiting,
+    /// The worker no longer holds the trial, or the study is over: stop evaluating.
+    Lost,
+}
+
+/// An intermediate result waiting for the scheduler.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PendingReport {
+    pub(crate) trial: u64,
+    pub(crate) fidelity: u32,
+    /// Minimised values.
+    pub(crate) values: Vec<f64>,
+}
+
+fn decision_text(d: Decision) -> &'static str {
+    match d {
+        Decision::Continue => "continue",
+        Decision::Stop => "stop",
+    }
+}
+
+fn decision_of(text: &str) -> Option<Decision> {
+    match text {
+        "continue" => Some(Decision::Continue),
+        "stop" => Some(Decision::Stop),
+        _ => None,
+    }
 }
 
 /// A trial a worker claimed.
@@ -712,6 +753,196 @@ impl TrialStore {
         Ok(())
     }
 
+    /// Sends `claim`'s values (minimised) at `fidelity` to the coordinator's scheduler, if
+    /// `worker` still holds the trial. A fidelity an earlier attempt of the trial already
+    /// reported keeps the answer it got, so that the scheduler hears of each (trial,
+    /// fidelity) once, in increasing fidelity, whatever the attempts.
+    pub(crate) fn report(
+        &mut self,
+        study: &str,
+        worker: &str,
+        claim: &Claim,
+        fidelity: u32,
+        values: &[f64],
+    ) -> Result<Verdict> {
+        let text = serde_json::to_string(values)
+            .map_err(|e| SearchError::Settings(format!("trial {}: {e}", claim.trial.id)))?;
+        let url = self.url.clone();
+        self.conn.transaction(&url, |c| {
+            let held = c
+                .rows(
+                    "SELECT 1 FROM lopper_trials WHERE study = $1 AND id = $2 AND attempt = $3 \
+                     AND worker = $4 AND state = 'running' AND lease_until >= @now",
+                    &[
+                        study.into(),
+                        claim.trial.id.into(),
+                        i64::from(claim.attempt).into(),
+                        worker.into(),
+                    ],
+                )
+                .map_err(|e| SearchError::store(&url, e))?;
+            if held.is_empty() {
+                return Ok(Verdict::Lost);
+            }
+            let key = [
+                Val::from(study),
+                claim.trial.id.into(),
+                i64::from(fidelity).into(),
+            ];
+            let earlier = c
+                .rows(
+                    "SELECT decision FROM lopper_reports \
+                     WHERE study = $1 AND trial = $2 AND fidelity = $3",
+                    &key,
+                )
+                .map_err(|e| SearchError::store(&url, e))?;
+            if let Some(row) = earlier.first() {
+                if let Some(d) = row[0].text().and_then(decision_of) {
+                    return Ok(Verdict::Decided(d));
+                }
+                c.exec(
+                    "UPDATE lopper_reports SET attempt = $4, worker = $5, reported = $6, \
+                     at = @now WHERE study = $1 AND trial = $2 AND fidelity = $3",
+                    &[
+                        key[0].clone(),
+                        key[1].clone(),
+                        key[2].clone(),
+                        i64::from(claim.attempt).into(),
+                        worker.into(),
+                        text.into(),
+                    ],
+                )
+                .map_err(|e| SearchError::store(&url, e))?;
+            } else {
+                c.exec(
+                    "INSERT INTO lopper_reports \
+                     (study, trial, fidelity, attempt, worker, reported, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, @now)",
+                    &[
+                        key[0].clone(),
+                        key[1].clone(),
+                        key[2].clone(),
+                        i64::from(claim.attempt).into(),
+                        worker.into(),
+                        text.into(),
+                    ],
+                )
+                .map_err(|e| SearchError::store(&url, e))?;
+            }
+            Ok(Verdict::Waiting)
+        })
+    }
+
+    /// The scheduler's answer to `claim`'s report at `fidelity`, if there is one yet.
+    pub(crate) fn verdict(
+        &mut self,
+        study: &str,
+        worker: &str,
+        claim: &Claim,
+        fidelity: u32,
+    ) -> Result<Verdict> {
+        let rows = self.rows(
+            "SELECT r.decision, t.attempt, t.worker, t.state, \
+             CASE WHEN t.lease_until >= @now THEN 1 ELSE 0 END, s.finished \
+             FROM lopper_reports r \
+             JOIN lopper_trials t ON t.study = r.study AND t.id = r.trial \
+             JOIN lopper_studies s ON s.name = r.study \
+             WHERE r.study = $1 AND r.trial = $2 AND r.fidelity = $3",
+            &[
+                study.into(),
+                claim.trial.id.into(),
+                i64::from(fidelity).into(),
+            ],
+        )?;
+        let Some(row) = rows.first() else {
+            return Ok(Verdict::Lost);
+        };
+        if let Some(d) = row[0].text().and_then(decision_of) {
+            return Ok(Verdict::Decided(d));
+        }
+        let held = row[1].int() == Some(i64::from(claim.attempt))
+            && row[2].text() == Some(worker)
+            && row[3].text() == Some("running")
+            && row[4].int() == Some(1);
+        if !held || row[5].int() == Some(1) {
+            return Ok(Verdict::Lost);
+        }
+        Ok(Verdict::Waiting)
+    }
+
+    /// Reports waiting for the scheduler from workers that still hold their trials, in the
+    /// order they came.
+    pub(crate) fn pending_reports(&mut self, study: &str) -> Result<Vec<PendingReport>> {
+        let rows = self.rows(
+            "SELECT r.trial, r.fidelity, r.reported FROM lopper_reports r \
+             JOIN lopper_trials t ON t.study = r.study AND t.id = r.trial \
+             WHERE r.study = $1 AND r.decision IS NULL AND t.state = 'running' \
+             AND t.attempt = r.attempt ORDER BY r.at, r.trial, r.fidelity",
+            &[study.into()],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let trial = r[0].int().and_then(|v| u64::try_from(v).ok());
+                let fidelity = r[1].int().and_then(|v| u32::try_from(v).ok());
+                let values = r[2].text().and_then(|t| serde_json::from_str(t).ok());
+                match (trial, fidelity, values) {
+                    (Some(trial), Some(fidelity), Some(values)) => Ok(PendingReport {
+                        trial,
+                        fidelity,
+                        values,
+                    }),
+                    _ => Err(self.corrupt(study, format!("an unreadable report {r:?}"))),
+                }
+            })
+            .collect()
+    }
+
+    /// In one transaction: the scheduler's `decisions` and the checkpoint that holds the
+    /// scheduler's state after them (failing, and changing nothing, if `me` lost the study).
+    pub(crate) fn decide(
+        &mut self,
+        study: &str,
+        me: &str,
+        decisions: &[(u64, u32, Decision)],
+        checkpoint: &Checkpoint,
+    ) -> Result<()> {
+        let cp = serde_json::to_string(checkpoint)
+            .map_err(|e| SearchError::Settings(format!("the checkpoint: {e}")))?;
+        let url = self.url.clone();
+        let lost = self.lost_hold(study, me);
+        self.conn.transaction(&url, |c| {
+            let n = c
+                .exec(
+                    "UPDATE lopper_studies SET checkpoint = $2 \
+                     WHERE name = $1 AND coordinator = $3",
+                    &[study.into(), cp.into(), me.into()],
+                )
+                .map_err(|e| SearchError::store(&url, e))?;
+            if n != 1 {
+                return Err(lost);
+            }
+            for &(trial, fidelity, d) in decisions {
+                c.exec(
+                    "UPDATE lopper_reports SET decision = $4 \
+                     WHERE study = $1 AND trial = $2 AND fidelity = $3",
+                    &[
+                        study.into(),
+                        trial.into(),
+                        i64::from(fidelity).into(),
+                        decision_text(d).into(),
+                    ],
+                )
+                .map_err(|e| SearchError::store(&url, e))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The scheduler's highest fidelity, for a multi-fidelity study.
+    pub(crate) fn max_fidelity(&mut self, study: &str) -> Result<Option<u32>> {
+        Ok(self.manifest(study)?.and_then(|m| m.max_fidelity))
+    }
+
     /// The studies in the store.
     pub fn studies(&mut self) -> Result<Vec<StudySummary>> {
         let rows = self.rows(
@@ -852,7 +1083,12 @@ impl TrialStore {
         let url = self.url.clone();
         self.conn.transaction(&url, |c| {
             let mut n = 0;
-            for table in ["lopper_refusals", "lopper_workers", "lopper_trials"] {
+            for table in [
+                "lopper_refusals",
+                "lopper_reports",
+                "lopper_workers",
+                "lopper_trials",
+            ] {
                 c.exec(
                     &format!("DELETE FROM {table} WHERE study = $1"),
                     &[study.into()],
@@ -948,6 +1184,7 @@ mod tests {
             },
             settings: settings.clone(),
             task: "null".into(),
+            max_fidelity: None,
         }
     }
 
@@ -1034,6 +1271,83 @@ mod tests {
             assert_eq!(status.refused, 2);
             assert_eq!(status.trials.finished, 1);
             assert_eq!(status.trials.running, 1);
+            assert!(store.remove(&study).unwrap());
+        }
+    }
+
+    #[test]
+    fn reports_are_answered_once_per_fidelity_and_fenced_by_attempt() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = StudySettings {
+            parallel: 1,
+            lease_seconds: 0.3,
+            max_attempts: 3,
+        };
+        for url in stores(dir.path()) {
+            let mut store = TrialStore::open(&url).unwrap();
+            let study = queued(&mut store, &settings, 1);
+            let first = store.claim(&study, "a", &settings).unwrap().unwrap();
+            let v = store.report(&study, "a", &first, 1, &[0.5]).unwrap();
+            assert_eq!(v, Verdict::Waiting, "{url}");
+            assert_eq!(
+                store.verdict(&study, "a", &first, 1).unwrap(),
+                Verdict::Waiting
+            );
+            let pending = store.pending_reports(&study).unwrap();
+            assert_eq!(
+                pending,
+                vec![PendingReport {
+                    trial: 0,
+                    fidelity: 1,
+                    values: vec![0.5]
+                }]
+            );
+            let mut cp = checkpoint();
+            cp.scheduler = Some(serde_json::json!({"seen": 1}));
+            store
+                .decide(&study, "c", &[(0, 1, Decision::Continue)], &cp)
+                .unwrap();
+            assert!(store.pending_reports(&study).unwrap().is_empty());
+            assert_eq!(
+                store.verdict(&study, "a", &first, 1).unwrap(),
+                Verdict::Decided(Decision::Continue)
+            );
+            // The answer and the scheduler's state were written together.
+            let saved = store.ensure_study(&study, &manifest(&settings)).unwrap();
+            assert_eq!(saved.unwrap().scheduler, cp.scheduler);
+            // Only the coordinator holding the study may answer.
+            let stolen = store.decide(&study, "x", &[(0, 1, Decision::Stop)], &cp);
+            assert!(stolen.is_err());
+            // Worker a waits on fidelity 2 and then falls silent; its lease runs out.
+            assert_eq!(
+                store.report(&study, "a", &first, 2, &[0.4]).unwrap(),
+                Verdict::Waiting
+            );
+            std::thread::sleep(Duration::from_millis(450));
+            assert_eq!(
+                store.verdict(&study, "a", &first, 2).unwrap(),
+                Verdict::Lost
+            );
+            // Its report may still be answered (the scheduler hears of fidelity 2 once, and
+            // the next attempt gets that answer); here the coordinator has not come round.
+            assert_eq!(store.pending_reports(&study).unwrap().len(), 1);
+            // The second attempt gets fidelity 1's answer at once, without the scheduler.
+            let second = store.claim(&study, "b", &settings).unwrap().unwrap();
+            assert_eq!(second.attempt, 2);
+            assert_eq!(
+                store.report(&study, "b", &second, 1, &[0.5]).unwrap(),
+                Verdict::Decided(Decision::Continue)
+            );
+            // Its report at fidelity 2 takes over the stale one.
+            assert_eq!(
+                store.report(&study, "b", &second, 2, &[0.4]).unwrap(),
+                Verdict::Waiting
+            );
+            assert_eq!(store.pending_reports(&study).unwrap().len(), 1);
+            assert_eq!(
+                store.report(&study, "a", &first, 3, &[0.3]).unwrap(),
+                Verdict::Lost
+            );
             assert!(store.remove(&study).unwrap());
         }
     }

@@ -6,9 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use lopper_core::Decision;
+
 use crate::db::StoreUrl;
+use crate::evaluator::Line;
 use crate::runner::{process_name, record_of};
-use crate::study::{Claim, Completion, StudySettings, TrialStore};
+use crate::study::{Claim, Completion, StudySettings, TrialStore, Verdict};
 use crate::{EvalContext, Evaluator, Result, SearchError};
 
 /// What a worker did.
@@ -105,7 +108,20 @@ impl<'a> Worker<'a> {
             })
         };
 
-        let outcome = self.pull(&mut store, &settings, &objectives, &held);
+        // A multi-fidelity study: reports go to the coordinator's scheduler, on a connection
+        // of their own.
+        let mut line = match store.max_fidelity(&self.study)? {
+            Some(max_fidelity) => Some(RemoteLine {
+                store: TrialStore::open(&self.url)?,
+                study: self.study.clone(),
+                worker: self.name.clone(),
+                claim: None,
+                max_fidelity,
+                poll: self.poll,
+            }),
+            None => None,
+        };
+        let outcome = self.pull(&mut store, &settings, &objectives, &held, line.as_mut());
         stop.store(true, Ordering::SeqCst);
         let kept = keeper
             .join()
@@ -122,6 +138,7 @@ impl<'a> Worker<'a> {
         settings: &StudySettings,
         objectives: &[lopper_core::Objective],
         held: &Mutex<Option<Claim>>,
+        mut line: Option<&mut RemoteLine>,
     ) -> Result<WorkerSummary> {
         let mut summary = WorkerSummary::default();
         loop {
@@ -137,17 +154,15 @@ impl<'a> Worker<'a> {
             set(held, Some(claim.clone()));
             let t0 = Instant::now();
             let mut ctx = EvalContext::standalone(claim.trial.id, objectives);
+            if let Some(line) = line.as_deref_mut() {
+                line.claim = Some(claim.clone());
+                ctx.line = Line::Remote(line);
+            }
             let outcome = self.evaluator.evaluate(&claim.trial, &mut ctx);
+            let fidelity = ctx.fidelity();
             let seconds = t0.elapsed().as_secs_f64();
             let record = outcome.and_then(|m| {
-                record_of(
-                    claim.trial.clone(),
-                    m,
-                    ctx.fidelity(),
-                    seconds,
-                    0.0,
-                    objectives,
-                )
+                record_of(claim.trial.clone(), m, fidelity, seconds, 0.0, objectives)
             });
             let result = match record {
                 Ok(record) => {
@@ -174,6 +189,48 @@ impl<'a> Worker<'a> {
     fn event(&mut self, e: WorkerEvent) {
         if let Some(f) = self.on_event.as_mut() {
             f(&e);
+        }
+    }
+}
+
+/// A worker's line to the coordinator's scheduler: each report is written to the store and
+/// the worker waits for the answer.
+pub(crate) struct RemoteLine {
+    store: TrialStore,
+    study: String,
+    worker: String,
+    /// The trial being evaluated.
+    claim: Option<Claim>,
+    max_fidelity: u32,
+    poll: Duration,
+}
+
+impl RemoteLine {
+    pub(crate) fn max_fidelity(&self) -> Option<u32> {
+        Some(self.max_fidelity)
+    }
+
+    /// Sends `values` (minimised) reached at `fidelity` and waits for the scheduler's answer;
+    /// a worker that lost its trial (or whose study ended) is told to stop, and its result
+    /// will be refused.
+    pub(crate) fn report(&mut self, fidelity: u32, values: &[f64]) -> Result<Decision> {
+        let Some(claim) = self.claim.clone() else {
+            return Err(SearchError::Study(
+                "a report outside of an evaluation".into(),
+            ));
+        };
+        let mut verdict = self
+            .store
+            .report(&self.study, &self.worker, &claim, fidelity, values)?;
+        loop {
+            match verdict {
+                Verdict::Decided(d) => return Ok(d),
+                Verdict::Lost => return Ok(Decision::Stop),
+                Verdict::Waiting => thread::sleep(self.poll),
+            }
+            verdict = self
+                .store
+                .verdict(&self.study, &self.worker, &claim, fidelity)?;
         }
     }
 }

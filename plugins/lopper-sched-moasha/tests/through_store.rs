@@ -1,0 +1,166 @@
+//! MO-ASHA through a trial store: worker threads evaluate epoch by epoch and the
+//! coordinator's scheduler answers each report from the store. With one trial in flight the
+//! run is the threaded run, fidelity for fidelity; with several, every trial is recorded once
+//! and the scheduler's promotions and stops show in the fidelities reached. On SQLite and on
+//! the PostgreSQL server of `LOPPER_TEST_POSTGRES` (which `.ci/run` starts).
+
+// Test helpers panic on a broken setup by design.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use lopper_core::{Decision, Objective, Trial};
+use lopper_opt_random as _;
+use lopper_sched_moasha as _;
+use lopper_search::{
+    EvalContext, Evaluator, Measurement, Search, SearchConfig, SearchResult, StoreUrl,
+    StudySettings, Worker,
+};
+use lopper_testkit::{Problem, Zdt, ZdtKind};
+
+const MAX_FIDELITY: u32 = 9;
+
+struct Epochs(Box<dyn Problem>);
+
+impl Evaluator for Epochs {
+    fn objectives(&self) -> Vec<Objective> {
+        vec![Objective::minimize("f1", ""), Objective::minimize("f2", "")]
+    }
+
+    fn evaluate(
+        &self,
+        trial: &Trial,
+        ctx: &mut EvalContext<'_>,
+    ) -> lopper_search::Result<Measurement> {
+        // The scheduler's maximum wins over this default, in threads and through a store.
+        let max = ctx.max_fidelity(100);
+        let mut values = Vec::new();
+        for r in 1..=max {
+            values = self
+                .0
+                .evaluate_at(&trial.point, f64::from(r), f64::from(max));
+            if ctx.report(r, &values)? == Decision::Stop {
+                break;
+            }
+        }
+        Ok(Measurement::new(values))
+    }
+}
+
+fn zdt1() -> Zdt {
+    Zdt::with_size(ZdtKind::Zdt1, 5, 100).unwrap()
+}
+
+fn config() -> SearchConfig {
+    let mut c = SearchConfig::new("random");
+    c.seed = 5;
+    c.max_evaluations = Some(30);
+    c.scheduler = Some("mo-asha".into());
+    c.scheduler_config = serde_json::json!({ "max_fidelity": MAX_FIDELITY, "grace_period": 1, "reduction_factor": 3 });
+    c
+}
+
+fn stores(dir: &std::path::Path) -> Vec<StoreUrl> {
+    let mut urls = vec![StoreUrl::Sqlite(dir.join("asha.db"))];
+    match std::env::var("LOPPER_TEST_POSTGRES") {
+        Ok(url) => urls.push(url.parse().unwrap()),
+        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("LOPPER_TEST_POSTGRES is not set (.ci/run starts a PostgreSQL server)")
+        }
+        Err(_) => eprintln!("LOPPER_TEST_POSTGRES is not set: PostgreSQL is not tested"),
+    }
+    urls
+}
+
+/// The study run by a coordinator and `workers` worker threads; what each worker recorded.
+fn stored(url: &StoreUrl, study: &str, parallel: usize, workers: usize) -> (SearchResult, usize) {
+    let problem = zdt1();
+    let epochs = Epochs(Box::new(zdt1()));
+    let settings = StudySettings {
+        parallel,
+        ..StudySettings::default()
+    };
+    std::thread::scope(|s| {
+        let pool: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    // Workers may start before their coordinator: they wait for the study.
+                    let mut store = lopper_search::TrialStore::open(url).unwrap();
+                    let (_, problem): (StudySettings, String) = store
+                        .wait_for_study(
+                            study,
+                            std::time::Duration::from_secs(60),
+                            std::time::Duration::from_millis(10),
+                        )
+                        .unwrap();
+                    assert_eq!(problem, "zdt1");
+                    let epochs = Epochs(Box::new(zdt1()));
+                    Worker::new(url.clone(), study, &epochs).run().unwrap()
+                })
+            })
+            .collect();
+        let result = Search::new(&problem, &epochs, config())
+            .study(url.clone(), study, settings, &"zdt1")
+            .unwrap()
+            .run()
+            .unwrap();
+        let recorded = pool.into_iter().map(|w| w.join().unwrap().recorded).sum();
+        (result, recorded)
+    })
+}
+
+/// A told trial: id, point, fidelity reached, values.
+type Told = (u64, Vec<i64>, Option<u32>, Vec<f64>);
+
+fn trace(r: &SearchResult) -> Vec<Told> {
+    r.records
+        .iter()
+        .map(|t| {
+            (
+                t.id,
+                t.point.coords().to_vec(),
+                t.fidelity,
+                t.values.clone(),
+            )
+        })
+        .collect()
+}
+
+fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+#[test]
+fn mo_asha_runs_through_the_store_as_on_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let problem = zdt1();
+    let epochs = Epochs(Box::new(zdt1()));
+    let threaded = Search::new(&problem, &epochs, config()).run().unwrap();
+    let fidelities: Vec<Option<u32>> = threaded.records.iter().map(|t| t.fidelity).collect();
+    assert!(fidelities.contains(&Some(1)), "{fidelities:?}");
+    assert!(fidelities.contains(&Some(MAX_FIDELITY)), "{fidelities:?}");
+    for url in stores(dir.path()) {
+        // One trial in flight: the same decisions in the same order.
+        let (one, recorded) = stored(&url, &unique("asha-1"), 1, 1);
+        assert_eq!(recorded, 30, "{url}");
+        assert_eq!(trace(&one), trace(&threaded), "{url}");
+
+        // Three in flight, three workers: each trial recorded once, at a rung or at the end,
+        // some stopped at the first rung and some promoted to the last.
+        let (three, recorded) = stored(&url, &unique("asha-3"), 3, 3);
+        assert_eq!(recorded, 30, "{url}");
+        let ids: Vec<u64> = three.records.iter().map(|t| t.id).collect();
+        assert_eq!(ids, (0..30).collect::<Vec<_>>());
+        let reached: Vec<u32> = three.records.iter().map(|t| t.fidelity.unwrap()).collect();
+        assert!(
+            reached.iter().all(|f| [1, 3, 9].contains(f)),
+            "{url}: {reached:?}"
+        );
+        assert!(
+            reached.contains(&1) && reached.contains(&MAX_FIDELITY),
+            "{url}: {reached:?}"
+        );
+    }
+}
