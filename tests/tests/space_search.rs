@@ -75,13 +75,12 @@ fn a_run_folder_holds_the_trial_log_and_the_settings() {
         .run_dir(dir.path())
         .run()
         .unwrap();
-    let log = std::fs::read_to_string(dir.path().join("trials.jsonl")).unwrap();
-    assert_eq!(log.lines().count(), 25);
-    let first: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
-    assert_eq!(first["point"].as_array().unwrap().len(), 12);
-    let run: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("run.json")).unwrap())
-            .unwrap();
-    assert_eq!(run["seed"], 5);
-    assert_eq!(run["optimizer"], "nsga2");
+    let trials = lopper::search::read_trials(dir.path()).unwrap();
+    assert_eq!(trials.len(), 25);
+    assert_eq!(trials[0].point.coords().len(), 12);
+    let opened = lopper::search::RunStore::open(dir.path()).unwrap();
+    let run = opened.manifest.unwrap();
+    assert_eq!(run.seed, 5);
+    assert_eq!(run.optimizer, "nsga2");
+    assert!(opened.checkpoint.unwrap().outstanding.is_empty());
 }

@@ -99,7 +99,7 @@ fn search(
     let dir = SearchDir::new(dir);
     let outcome = lopper::pipeline::search(&spec, &TrainDir::new(&o.train_run), &dir, &Silent)
         .map_err(|e| format!("search of {}: {e}", dir.path().display()))?;
-    let trials = lopper::search::read_trials(&dir.trials()).map_err(|e| e.to_string())?;
+    let trials = dir.trials().map_err(|e| e.to_string())?;
     Ok(Outcome {
         hypervolume: outcome
             .hypervolume

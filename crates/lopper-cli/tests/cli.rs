@@ -218,7 +218,8 @@ fn a_killed_search_resumes_to_the_uninterrupted_result() {
     assert!(reference.status.success(), "{}", stderr(&reference));
 
     let killed = dir.path().join("killed");
-    let log = killed.join("trials.jsonl");
+    // Finished trials stored so far (the search's database is read while it writes).
+    let logged = |p: &Path| lopper::search::read_trials(p).map_or(0, |t| t.len());
     let mut kills = 0;
     for _ in 0..3 {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lopper"))
@@ -227,16 +228,12 @@ fn a_killed_search_resumes_to_the_uninterrupted_result() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let before = fs::read_to_string(&log)
-            .map(|t| t.lines().count())
-            .unwrap_or(0);
+        let before = logged(&killed);
         // Killed once it has logged 25 more trials (an event, not a time; the long guard
         // only keeps a broken build from hanging the suite).
         let t0 = Instant::now();
         loop {
-            let now = fs::read_to_string(&log)
-                .map(|t| t.lines().count())
-                .unwrap_or(0);
+            let now = logged(&killed);
             if now >= before + 25 || t0.elapsed() > Duration::from_secs(600) {
                 break;
             }
@@ -249,7 +246,7 @@ fn a_killed_search_resumes_to_the_uninterrupted_result() {
             kills += 1;
         }
     }
-    let logged = fs::read_to_string(&log).unwrap().lines().count();
+    let logged = logged(&killed);
     assert!(kills >= 1, "the search was never killed mid-run");
     assert!(
         (75..=150).contains(&logged),
@@ -262,14 +259,10 @@ fn a_killed_search_resumes_to_the_uninterrupted_result() {
     assert!(resumed.status.success(), "{}", stderr(&resumed));
     assert_eq!(stdout(&resumed), stdout(&reference));
     let ids = |p: &Path| -> Vec<u64> {
-        fs::read_to_string(p.join("trials.jsonl"))
+        lopper::search::read_trials(p)
             .unwrap()
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
-                    .as_u64()
-                    .unwrap()
-            })
+            .iter()
+            .map(|t| t.id)
             .collect()
     };
     let mut got = ids(&killed);

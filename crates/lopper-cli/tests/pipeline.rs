@@ -114,8 +114,8 @@ latency = {{ batch_size = 2, seq_len = 32, warmup = 1, repetitions = 3 }}
     }
     let front = json(&out.join("search/front.json"));
     assert!(front["full"]["values"].is_array(), "{front}");
-    let trials = fs::read_to_string(out.join("search/trials.jsonl")).unwrap();
-    assert_eq!(trials.lines().count(), 4);
+    let trials = lopper::search::read_trials(&out.join("search")).unwrap();
+    assert_eq!(trials.len(), 4);
     for plot in ["front", "hypervolume"] {
         for ext in ["svg", "png"] {
             let p = out.join(format!("search/plots/{plot}.{ext}"));

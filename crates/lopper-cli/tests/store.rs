@@ -177,11 +177,15 @@ fn threaded(dir: &Path) -> (Vec<Told>, String) {
         "--quiet",
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    let mut told: Vec<Told> = read(run.join("trials.jsonl"))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+    let told: Vec<Told> = lopper::search::read_trials(&run)
+        .unwrap()
+        .into_iter()
+        .map(|t| Told {
+            id: t.id,
+            point: t.point.coords().to_vec(),
+            values: t.values,
+        })
         .collect();
-    told.sort_by_key(|t| t.id);
     (told, text(&o.stdout))
 }
 

@@ -89,8 +89,9 @@ impl std::str::FromStr for Checkpoint {
     }
 }
 
-/// A search's folder: the search's own memory (`run.json`, `trials.jsonl`,
-/// `checkpoint.json`, kept by [`lopper_search::RunStore`]) beside the front and its plots.
+/// A search's folder: the search's own memory (`search.db`, kept by
+/// [`lopper_search::RunStore`]; read its trials with [`lopper_search::read_trials`]) beside
+/// the front and its plots.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchDir(PathBuf);
 
@@ -103,9 +104,20 @@ impl SearchDir {
     pub fn path(&self) -> &Path {
         &self.0
     }
-    /// `trials.jsonl`: every finished trial.
-    pub fn trials(&self) -> PathBuf {
-        self.0.join("trials.jsonl")
+    /// The files the search's memory lives in (the database and its write-ahead log, or the
+    /// trial log of a folder of an earlier version), for telling whether what was made from
+    /// them is older.
+    pub fn store_files(&self) -> Vec<PathBuf> {
+        let db = lopper_search::RUN_DB;
+        vec![
+            self.0.join(db),
+            self.0.join(format!("{db}-wal")),
+            self.0.join("trials.jsonl"),
+        ]
+    }
+    /// Every finished trial of the search, in id order.
+    pub fn trials(&self) -> lopper_search::Result<Vec<lopper_search::TrialRecord>> {
+        lopper_search::read_trials(&self.0)
     }
     /// `front.json` ([`FrontFile`](crate::FrontFile)).
     pub fn front(&self) -> PathBuf {

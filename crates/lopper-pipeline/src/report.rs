@@ -178,7 +178,7 @@ pub fn search_plots(dir: &SearchDir, front: &FrontFile) -> Result<Vec<PathBuf>> 
     let plots = dir.plots();
     let mut written = Vec::new();
     if let [y, x, ..] = front.objectives.as_slice() {
-        let trials = lopper_search::read_trials(&dir.trials())?;
+        let trials = dir.trials()?;
         let xy = |v: &[f64]| (v[1], v[0]);
         let tested: Vec<(f64, f64)> = front
             .front
@@ -217,7 +217,7 @@ pub fn search_plots(dir: &SearchDir, front: &FrontFile) -> Result<Vec<PathBuf>> 
 
 /// The front, hypervolume, trial count and plots of a search folder.
 fn search_section(doc: &mut Doc, dir: &SearchDir, front: &FrontFile, rel: &str) -> Result<()> {
-    let trials = lopper_search::read_trials(&dir.trials())?;
+    let trials = dir.trials()?;
     let mut facts = Vec::new();
     if !trials.is_empty() {
         let failed = trials
@@ -304,7 +304,9 @@ fn search_section(doc: &mut Doc, dir: &SearchDir, front: &FrontFile, rel: &str) 
         .iter()
         .flat_map(|n| ["svg", "png"].map(|e| with_ext(&dir.plots().join(n), e)))
         .collect();
-    if stale(&outputs, &[dir.front(), dir.trials(), dir.hypervolume()])
+    let mut inputs = vec![dir.front(), dir.hypervolume()];
+    inputs.extend(dir.store_files());
+    if stale(&outputs, &inputs)
         && let Err(e) = search_plots(dir, front)
     {
         // Without a font the tables still make a report.

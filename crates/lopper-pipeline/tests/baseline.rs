@@ -345,7 +345,7 @@ fn standard_nas_fine_tunes_each_trial_under_mo_asha_and_resumes() {
     };
     let dir = SearchDir::new(out.path().join("snas"));
     let front = lopper_pipeline::standard_nas(&spec, &train, None, &dir, &Silent).unwrap();
-    let trials = lopper_search::read_trials(&dir.trials()).unwrap();
+    let trials = dir.trials().unwrap();
     assert_eq!(trials.len(), 4);
     let epochs: Vec<u64> = trials
         .iter()

@@ -9,9 +9,10 @@
 //! - a multi-fidelity path: an evaluator reports intermediate results through its
 //!   [`EvalContext`] and a [`Scheduler`](lopper_core::Scheduler) plugin may stop it early;
 //! - [`Observer`]s: what watches a search (the `lopper` command installs a progress bar);
-//! - a run folder ([`RunStore`]) with the JSONL trial log and an atomic checkpoint after every
-//!   ask and tell, so that a killed search started again with the same command resumes
-//!   without losing a finished trial;
+//! - a run folder ([`RunStore`]): an SQLite database holding every finished trial, stored
+//!   before it is told, and the optimizer's state, saved in the same transaction as each
+//!   tell, so that a killed search started again with the same command resumes without
+//!   losing a finished trial (folders of earlier versions are migrated);
 //! - the paper's initial design (upper bound, lower bound and mid-point first);
 //! - a trial store ([`TrialStore`]: SQLite, or PostgreSQL with the `postgres` feature) through
 //!   which one coordinator ([`Search::study`]) and any number of [`Worker`] processes on any
@@ -33,7 +34,7 @@ pub use evaluator::{EvalContext, Evaluator, Measurement};
 pub use observer::{Observer, Progress};
 pub use record::TrialRecord;
 pub use runner::{Search, SearchConfig, SearchResult, StopReason};
-pub use store::{Checkpoint, Opened, RunManifest, RunStore, read_trials};
+pub use store::{Checkpoint, Opened, RUN_DB, RUN_STUDY, RunManifest, RunStore, read_trials};
 pub use study::{
     Claim, Completion, Incident, Lease, StudySettings, StudyStatus, StudySummary, TrialCounts,
     TrialStore, WorkerStatus,

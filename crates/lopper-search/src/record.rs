@@ -3,7 +3,7 @@
 use lopper_core::Point;
 use serde::{Deserialize, Serialize};
 
-/// A finished trial as the trial log (`trials.jsonl`) keeps it.
+/// A finished trial as a search keeps it (a row of its run folder or trial store).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrialRecord {
     /// The trial id, as the optimizer issued it.

@@ -295,7 +295,7 @@ impl<'a> Search<'a> {
         let mut restored: Option<(Checkpoint, Vec<TrialRecord>)> = None;
         if let Some(dir) = &self.run_dir {
             let Opened {
-                store: s,
+                store: mut s,
                 manifest: old_manifest,
                 checkpoint,
                 records,
@@ -319,8 +319,8 @@ impl<'a> Search<'a> {
                 _ => {
                     return Err(SearchError::Resume {
                         path: dir.clone(),
-                        message: "it holds a partial run (run.json, checkpoint.json and \
-                                  trials.jsonl do not go together)"
+                        message: "it holds a partial run (finished trials without the \
+                                  settings or the checkpoint they belong to)"
                             .into(),
                     });
                 }
@@ -567,7 +567,7 @@ impl State {
                 }
                 Some(r) => {
                     return Err(SearchError::Corrupt {
-                        path: PathBuf::from("trials.jsonl"),
+                        path: PathBuf::from(crate::store::RUN_DB),
                         line: 0,
                         message: format!("trial {} was logged with another point", r.id),
                     });
@@ -873,12 +873,12 @@ impl Backend for ThreadBackend<'_, '_> {
         checkpoint: &Checkpoint,
         told: &[TrialRecord],
         asked: &[Trial],
-        _finished: bool,
+        finished: bool,
     ) -> Result<()> {
         if let Some(store) = self.store.as_deref_mut()
-            && (!told.is_empty() || !asked.is_empty())
+            && (!told.is_empty() || !asked.is_empty() || finished)
         {
-            store.write_checkpoint(checkpoint)?;
+            store.commit(checkpoint, told, finished)?;
         }
         for t in asked {
             if self.jobs.send(t.clone()).is_err() {

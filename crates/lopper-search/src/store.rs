@@ -1,24 +1,39 @@
-//! The run folder: what a search persists so that it survives a crash.
+//! The run folder: what a threaded search persists so that it survives a crash.
 //!
-//! - `run.json`: the settings the search was started with (checked on resume).
-//! - `trials.jsonl`: one [`TrialRecord`] per finished trial, appended and synced as each
-//!   evaluation finishes, before the optimizer is told.
-//! - `checkpoint.json`: the optimizer's (and scheduler's) whole state and the trials it has
-//!   asked and not yet been told, replaced atomically after every ask and every tell.
+//! Its memory is an SQLite database, `search.db` (WAL mode, every commit synced), with the
+//! schema of the [trial store](crate::TrialStore): one study named `search` holds the
+//! settings the search was started with (checked on resume), one row per trial with its
+//! record, written and synced as each evaluation finishes and before the optimizer is told,
+//! and the optimizer's (and scheduler's) whole state, saved in the same transaction that
+//! marks trials told. The crash guarantees are SQLite's: a kill at any instant leaves the
+//! last committed state. `lopper study show --store sqlite:DIR/search.db search` shows it.
 //!
 //! On resume the optimizer is restored from the checkpoint; each outstanding trial whose
-//! record is already in the log is told from the log, the others are evaluated again. A kill
+//! record is already stored is told from the store, the others are evaluated again. A kill
 //! at any instant therefore loses no finished trial, and with one worker the resumed search
 //! makes exactly the calls an uninterrupted one would.
+//!
+//! Folders written by earlier versions (`run.json`, `trials.jsonl`, `checkpoint.json`) are
+//! migrated when opened: imported into `search.db` in one transaction, then renamed with a
+//! `.migrated` suffix. [`read_trials`] reads either kind without changing it.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use lopper_core::{Objective, Trial};
 use serde::{Deserialize, Serialize};
 
+use crate::db::StoreUrl;
+use crate::study::{StudyManifest, StudySettings, TrialStore};
 use crate::{Result, SearchError, TrialRecord};
+
+/// The database file of a run folder.
+pub const RUN_DB: &str = "search.db";
+/// The study a run folder's database holds.
+pub const RUN_STUDY: &str = "search";
+/// The files of a run folder of earlier versions, migrated on open.
+const LEGACY: [&str; 3] = ["run.json", "trials.jsonl", "checkpoint.json"];
 
 /// The settings a run folder was created with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,7 +55,7 @@ pub struct RunManifest {
     pub initial_design: bool,
 }
 
-/// What `checkpoint.json` holds.
+/// The state a search resumes from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Checkpoint {
     /// The optimizer's state ([`lopper_core::save_optimizer`]).
@@ -59,11 +74,11 @@ pub struct Checkpoint {
 pub struct Opened {
     /// The open folder.
     pub store: RunStore,
-    /// `run.json`, if present.
+    /// The settings of the search, if one was started here.
     pub manifest: Option<RunManifest>,
-    /// `checkpoint.json`, if present.
+    /// Its last checkpoint, if it got that far.
     pub checkpoint: Option<Checkpoint>,
-    /// The records of `trials.jsonl`.
+    /// The records of the finished trials, in id order.
     pub records: Vec<TrialRecord>,
 }
 
@@ -71,30 +86,38 @@ pub struct Opened {
 #[derive(Debug)]
 pub struct RunStore {
     dir: PathBuf,
-    log: File,
+    db: TrialStore,
 }
 
 impl RunStore {
-    /// Opens (creating if needed) the run folder `dir`. Returns the store, the manifest and
-    /// checkpoint found there (if any), and the records of the trial log. A last line cut off by
-    /// a crash is dropped from the file; any other bad line is an error naming it.
+    /// Opens (creating if needed) the run folder `dir`, migrating one of an earlier version.
+    /// Returns the store, the settings and checkpoint found there (if any), and the records
+    /// of the finished trials.
     pub fn open(dir: &Path) -> Result<Opened> {
         fs::create_dir_all(dir).map_err(|e| SearchError::io(dir, e))?;
-        let manifest = read_json::<RunManifest>(&dir.join("run.json"))?;
-        let checkpoint = read_json::<Checkpoint>(&dir.join("checkpoint.json"))?;
-        let log_path = dir.join("trials.jsonl");
-        let records = read_log(&log_path)?;
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(|e| SearchError::io(&log_path, e))?;
-        let store = Self {
-            dir: dir.to_path_buf(),
-            log,
-        };
+        let mut db = TrialStore::open(&StoreUrl::Sqlite(dir.join(RUN_DB)))?;
+        let (mut manifest, mut checkpoint, mut records) = db.run_state(RUN_STUDY)?;
+        if manifest.is_some() || checkpoint.is_some() || !records.is_empty() {
+            // A migration that committed and was cut off before renaming the old files.
+            finish_migration(dir)?;
+        } else if LEGACY.iter().any(|f| dir.join(f).exists()) {
+            let old_manifest = read_json::<RunManifest>(&dir.join("run.json"))?;
+            let old_checkpoint = read_json::<Checkpoint>(&dir.join("checkpoint.json"))?;
+            let old_records = parse_log(&dir.join("trials.jsonl"))?;
+            db.run_import(
+                RUN_STUDY,
+                old_manifest.as_ref().map(study_manifest).as_ref(),
+                old_checkpoint.as_ref(),
+                &old_records,
+            )?;
+            finish_migration(dir)?;
+            (manifest, checkpoint, records) = (old_manifest, old_checkpoint, old_records);
+        }
         Ok(Opened {
-            store,
+            store: Self {
+                dir: dir.to_path_buf(),
+                db,
+            },
             manifest,
             checkpoint,
             records,
@@ -106,30 +129,49 @@ impl RunStore {
         &self.dir
     }
 
-    /// Writes `run.json`.
-    pub fn write_manifest(&self, manifest: &RunManifest) -> Result<()> {
-        write_atomic(&self.dir.join("run.json"), manifest)
+    /// Records the settings of a search starting here (replacing those of a start that
+    /// failed before its first ask).
+    pub fn write_manifest(&mut self, manifest: &RunManifest) -> Result<()> {
+        self.db.run_manifest(RUN_STUDY, &study_manifest(manifest))
     }
 
-    /// Appends one record to the trial log and syncs it to disk.
+    /// Stores one finished trial's record (committed and synced before it is told).
     pub fn append(&mut self, record: &TrialRecord) -> Result<()> {
-        let path = self.dir.join("trials.jsonl");
-        let mut line = serde_json::to_string(record).map_err(|e| SearchError::Corrupt {
-            path: path.clone(),
-            line: 0,
-            message: e.to_string(),
-        })?;
-        line.push('\n');
-        self.log
-            .write_all(line.as_bytes())
-            .map_err(|e| SearchError::io(&path, e))?;
-        self.log.sync_data().map_err(|e| SearchError::io(&path, e))
+        self.db.run_append(RUN_STUDY, record)
     }
 
-    /// Replaces `checkpoint.json` atomically.
-    pub fn write_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()> {
-        write_atomic(&self.dir.join("checkpoint.json"), checkpoint)
+    /// In one transaction: marks `told` as told to the optimizer and saves `checkpoint`;
+    /// `finished`: the search reached its budget.
+    pub fn commit(
+        &mut self,
+        checkpoint: &Checkpoint,
+        told: &[TrialRecord],
+        finished: bool,
+    ) -> Result<()> {
+        self.db.run_commit(RUN_STUDY, checkpoint, told, finished)
     }
+}
+
+/// A run folder's settings as its study keeps them.
+fn study_manifest(run: &RunManifest) -> StudyManifest {
+    StudyManifest {
+        run: run.clone(),
+        settings: StudySettings::default(),
+        task: "null".into(),
+        max_fidelity: None,
+    }
+}
+
+/// Renames the files of an earlier version's run folder once they are in `search.db`.
+fn finish_migration(dir: &Path) -> Result<()> {
+    for name in LEGACY {
+        let old = dir.join(name);
+        if old.exists() {
+            let new = dir.join(format!("{name}.migrated"));
+            fs::rename(&old, &new).map_err(|e| SearchError::io(&old, e))?;
+        }
+    }
+    Ok(())
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
@@ -146,21 +188,32 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     }
 }
 
-/// The finished trials of a trial log (`trials.jsonl`), read only: a torn last line (a write
-/// cut short by a crash) is left out, any other bad line is an error naming it.
-pub fn read_trials(path: &Path) -> Result<Vec<TrialRecord>> {
-    Ok(parse_log(path)?.0)
+/// The finished trials of the run folder `dir`, in id order, read only: from its
+/// `search.db`, or from the `trials.jsonl` of a folder of an earlier version (a torn last
+/// line, a write cut short by a crash, is left out; any other bad line is an error naming
+/// it). A folder with neither has none.
+pub fn read_trials(dir: &Path) -> Result<Vec<TrialRecord>> {
+    let db = dir.join(RUN_DB);
+    if db.is_file() {
+        let mut store = TrialStore::open(&StoreUrl::Sqlite(db))?;
+        let (manifest, _, records) = store.run_state(RUN_STUDY)?;
+        if manifest.is_some() || !records.is_empty() {
+            return Ok(records);
+        }
+    }
+    let mut records = parse_log(&dir.join("trials.jsonl"))?;
+    records.sort_by_key(|r| r.id);
+    Ok(records)
 }
 
-/// The records of a trial log and the bytes they take.
-fn parse_log(path: &Path) -> Result<(Vec<TrialRecord>, u64)> {
+/// The records of a trial log of an earlier version; a torn last line is left out.
+fn parse_log(path: &Path) -> Result<Vec<TrialRecord>> {
     let file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(SearchError::io(path, e)),
     };
     let mut records = Vec::new();
-    let mut good_bytes = 0u64;
     let mut reader = BufReader::new(file);
     let mut line = String::new();
     let mut number = 0;
@@ -183,40 +236,8 @@ fn parse_log(path: &Path) -> Result<(Vec<TrialRecord>, u64)> {
             message: e.to_string(),
         })?;
         records.push(record);
-        good_bytes += n as u64;
-    }
-    Ok((records, good_bytes))
-}
-
-/// Reads the trial log, truncating a torn last line (one without its newline).
-fn read_log(path: &Path) -> Result<Vec<TrialRecord>> {
-    let (records, good_bytes) = parse_log(path)?;
-    if !path.exists() {
-        return Ok(records);
-    }
-    let len = fs::metadata(path)
-        .map_err(|e| SearchError::io(path, e))?
-        .len();
-    if len != good_bytes {
-        let f = OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(|e| SearchError::io(path, e))?;
-        f.set_len(good_bytes)
-            .map_err(|e| SearchError::io(path, e))?;
     }
     Ok(records)
-}
-
-/// Writes `value` as JSON to a temporary file beside `path`, syncs it and renames it over
-/// `path`, so that a reader sees the old or the new file, never a mix.
-pub(crate) fn write_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let text = serde_json::to_vec_pretty(value).map_err(|e| SearchError::Corrupt {
-        path: path.to_path_buf(),
-        line: 0,
-        message: e.to_string(),
-    })?;
-    lopper_core::fs::write_atomic(path, &text).map_err(|e| SearchError::io(path, e))
 }
 
 #[cfg(test)]
@@ -237,38 +258,111 @@ mod tests {
         }
     }
 
+    fn manifest() -> RunManifest {
+        RunManifest {
+            optimizer: "random".into(),
+            optimizer_config: serde_json::Value::Null,
+            scheduler: None,
+            seed: 3,
+            objectives: vec![Objective::minimize("a", ""), Objective::minimize("b", "")],
+            dims: 1,
+            initial_design: false,
+        }
+    }
+
+    fn checkpoint(outstanding: Vec<Trial>) -> Checkpoint {
+        Checkpoint {
+            optimizer: serde_json::json!({"state": 1}),
+            scheduler: None,
+            outstanding,
+            elapsed_seconds: 2.0,
+        }
+    }
+
     #[test]
-    fn torn_last_line_is_dropped_and_truncated() {
+    fn records_and_checkpoints_read_back() {
         let dir = tempfile::tempdir().unwrap();
         {
             let Opened {
                 mut store,
-                manifest,
-                checkpoint,
+                manifest: m,
+                checkpoint: c,
                 records,
             } = RunStore::open(dir.path()).unwrap();
-            assert!(manifest.is_none() && checkpoint.is_none() && records.is_empty());
-            store.append(&record(0)).unwrap();
+            assert!(m.is_none() && c.is_none() && records.is_empty());
+            store.write_manifest(&manifest()).unwrap();
             store.append(&record(1)).unwrap();
+            store.append(&record(0)).unwrap();
+            let pending = Trial {
+                id: 2,
+                point: Point(vec![2]),
+            };
+            store
+                .commit(&checkpoint(vec![pending]), &[record(0)], false)
+                .unwrap();
         }
-        let path = dir.path().join("trials.jsonl");
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(b"{\"id\":2,\"poi").unwrap();
-        drop(f);
-        let Opened {
-            mut store, records, ..
-        } = RunStore::open(dir.path()).unwrap();
-        assert_eq!(records.len(), 2);
-        store.append(&record(2)).unwrap();
-        let records = RunStore::open(dir.path()).unwrap().records;
-        assert_eq!(records.iter().map(|r| r.id).collect::<Vec<_>>(), [0, 1, 2]);
+        let opened = RunStore::open(dir.path()).unwrap();
+        assert_eq!(opened.manifest, Some(manifest()));
+        let cp = opened.checkpoint.unwrap();
+        assert_eq!(cp.outstanding.len(), 1);
+        assert_eq!(cp.optimizer["state"], 1);
+        let ids: Vec<u64> = opened.records.iter().map(|r| r.id).collect();
+        assert_eq!(ids, [0, 1]);
+        assert_eq!(read_trials(dir.path()).unwrap(), opened.records);
+        // A folder that is not a run has no trials, and reading does not make it one.
+        let empty = tempfile::tempdir().unwrap();
+        assert!(read_trials(empty.path()).unwrap().is_empty());
+        assert!(!empty.path().join(RUN_DB).exists());
     }
 
     #[test]
-    fn a_bad_line_is_an_error_naming_it() {
+    fn an_earlier_versions_folder_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        fs::write(
+            p.join("run.json"),
+            serde_json::to_string(&manifest()).unwrap(),
+        )
+        .unwrap();
+        let cp = checkpoint(vec![]);
+        fs::write(
+            p.join("checkpoint.json"),
+            serde_json::to_string(&cp).unwrap(),
+        )
+        .unwrap();
+        let mut log = String::new();
+        for id in [0, 1] {
+            log.push_str(&serde_json::to_string(&record(id)).unwrap());
+            log.push('\n');
+        }
+        // A torn last line, as a crash mid-write leaves it.
+        log.push_str("{\"id\":2,\"poi");
+        fs::write(p.join("trials.jsonl"), &log).unwrap();
+        // Read only: the old folder is read as it is.
+        assert_eq!(read_trials(p).unwrap().len(), 2);
+        assert!(p.join("trials.jsonl").exists() && !p.join(RUN_DB).exists());
+
+        let opened = RunStore::open(p).unwrap();
+        assert_eq!(opened.manifest, Some(manifest()));
+        assert_eq!(opened.checkpoint.unwrap().elapsed_seconds, 2.0);
+        assert_eq!(opened.records.len(), 2);
+        for name in LEGACY {
+            assert!(!p.join(name).exists(), "{name}");
+            assert!(p.join(format!("{name}.migrated")).exists(), "{name}");
+        }
+        drop(opened.store);
+        let again = RunStore::open(p).unwrap();
+        assert_eq!(again.records.len(), 2);
+        assert_eq!(again.manifest, Some(manifest()));
+    }
+
+    #[test]
+    fn a_bad_line_of_an_old_log_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("trials.jsonl"), "{\"id\": 1}\n").unwrap();
         let err = RunStore::open(dir.path()).unwrap_err().to_string();
         assert!(err.contains("trials.jsonl:1"), "{err}");
+        // Nothing was migrated: the old files stay for the user to look at.
+        assert!(dir.path().join("trials.jsonl").exists());
     }
 }

@@ -943,6 +943,187 @@ impl TrialStore {
         Ok(self.manifest(study)?.and_then(|m| m.max_fidelity))
     }
 
+    /// What a run folder's study holds: its settings, checkpoint and the records of its
+    /// finished trials in id order.
+    pub(crate) fn run_state(
+        &mut self,
+        study: &str,
+    ) -> Result<(Option<RunManifest>, Option<Checkpoint>, Vec<TrialRecord>)> {
+        let rows = self.rows(
+            "SELECT manifest, checkpoint FROM lopper_studies WHERE name = $1",
+            &[study.into()],
+        )?;
+        let (mut manifest, mut checkpoint) = (None, None);
+        if let Some(row) = rows.first() {
+            // `null`: a folder of an earlier version imported without its settings.
+            let m: Option<StudyManifest> = serde_json::from_str(row[0].text().unwrap_or_default())
+                .map_err(|e| self.corrupt(study, format!("unreadable settings: {e}")))?;
+            manifest = m.map(|m| m.run);
+            if let Some(text) = row[1].text() {
+                checkpoint = Some(
+                    serde_json::from_str(text)
+                        .map_err(|e| self.corrupt(study, format!("unreadable checkpoint: {e}")))?,
+                );
+            }
+        }
+        let rows = self.rows(
+            "SELECT record FROM lopper_trials WHERE study = $1 AND record IS NOT NULL \
+             ORDER BY id",
+            &[study.into()],
+        )?;
+        let records = rows
+            .iter()
+            .map(|r| {
+                serde_json::from_str(r[0].text().unwrap_or_default())
+                    .map_err(|e| self.corrupt(study, format!("unreadable record: {e}")))
+            })
+            .collect::<Result<Vec<TrialRecord>>>()?;
+        Ok((manifest, checkpoint, records))
+    }
+
+    /// Writes a run folder's settings (replacing those of a start that never asked).
+    pub(crate) fn run_manifest(&mut self, study: &str, manifest: &StudyManifest) -> Result<()> {
+        let text = serde_json::to_string(manifest)
+            .map_err(|e| SearchError::Settings(format!("the study's settings: {e}")))?;
+        self.exec(
+            "INSERT INTO lopper_studies (name, manifest, created_at) VALUES ($1, $2, @now) \
+             ON CONFLICT (name) DO UPDATE SET manifest = $2",
+            &[study.into(), text.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Stores a finished trial of a run folder (not yet told).
+    pub(crate) fn run_append(&mut self, study: &str, record: &TrialRecord) -> Result<()> {
+        let text = serde_json::to_string(record)
+            .map_err(|e| SearchError::Settings(format!("trial {}: {e}", record.id)))?;
+        let point = serde_json::to_string(&record.point)
+            .map_err(|e| SearchError::Settings(format!("trial {}: {e}", record.id)))?;
+        self.exec(
+            "INSERT INTO lopper_trials (study, id, point, state, record) \
+             VALUES ($1, $2, $3, 'finished', $4) \
+             ON CONFLICT (study, id) DO UPDATE SET point = $3, state = 'finished', record = $4",
+            &[study.into(), record.id.into(), point.into(), text.into()],
+        )?;
+        Ok(())
+    }
+
+    /// In one transaction: marks `told` as told (with their final records) and saves
+    /// `checkpoint`, for a run folder.
+    pub(crate) fn run_commit(
+        &mut self,
+        study: &str,
+        checkpoint: &Checkpoint,
+        told: &[TrialRecord],
+        finished: bool,
+    ) -> Result<()> {
+        let cp = serde_json::to_string(checkpoint)
+            .map_err(|e| SearchError::Settings(format!("the checkpoint: {e}")))?;
+        let mut records = Vec::with_capacity(told.len());
+        for r in told {
+            records.push(
+                serde_json::to_string(r)
+                    .map_err(|e| SearchError::Settings(format!("trial {}: {e}", r.id)))?,
+            );
+        }
+        let url = self.url.clone();
+        let missing = self.corrupt(study, "a checkpoint for a run that was never started");
+        self.conn.transaction(&url, |c| {
+            let n = c
+                .exec(
+                    "UPDATE lopper_studies SET checkpoint = $2, finished = $3 WHERE name = $1",
+                    &[study.into(), cp.into(), i64::from(finished).into()],
+                )
+                .map_err(|e| SearchError::store(&url, e))?;
+            if n != 1 {
+                return Err(missing);
+            }
+            for (r, text) in told.iter().zip(records) {
+                c.exec(
+                    "UPDATE lopper_trials SET told = 1, record = $3 WHERE study = $1 AND id = $2",
+                    &[study.into(), r.id.into(), text.into()],
+                )
+                .map_err(|e| SearchError::store(&url, e))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Imports a run folder of an earlier version, in one transaction: its settings, its
+    /// checkpoint and its records (those not outstanding in the checkpoint as told).
+    pub(crate) fn run_import(
+        &mut self,
+        study: &str,
+        manifest: Option<&StudyManifest>,
+        checkpoint: Option<&Checkpoint>,
+        records: &[TrialRecord],
+    ) -> Result<()> {
+        let bad = |what: &str, e: serde_json::Error| SearchError::Settings(format!("{what}: {e}"));
+        let manifest = manifest
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| bad("the settings", e))?;
+        let cp = checkpoint
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| bad("the checkpoint", e))?;
+        let outstanding: std::collections::BTreeSet<u64> = checkpoint
+            .map(|c| c.outstanding.iter().map(|t| t.id).collect())
+            .unwrap_or_default();
+        let mut rows = Vec::with_capacity(records.len());
+        for r in records {
+            rows.push((
+                r.id,
+                serde_json::to_string(&r.point).map_err(|e| bad("a point", e))?,
+                serde_json::to_string(r).map_err(|e| bad("a record", e))?,
+                i64::from(checkpoint.is_some() && !outstanding.contains(&r.id)),
+            ));
+        }
+        let url = self.url.clone();
+        self.conn.transaction(&url, |c| {
+            let fail = |e| SearchError::store(&url, e);
+            c.exec(
+                "DELETE FROM lopper_trials WHERE study = $1",
+                &[study.into()],
+            )
+            .map_err(fail)?;
+            c.exec(
+                "DELETE FROM lopper_studies WHERE name = $1",
+                &[study.into()],
+            )
+            .map_err(fail)?;
+            // A log without settings (a folder cut short at its first write) still keeps
+            // its records; the runner then refuses it as a partial run, as before.
+            let manifest = manifest.unwrap_or_else(|| "null".into());
+            c.exec(
+                "INSERT INTO lopper_studies (name, manifest, checkpoint, created_at) \
+                 VALUES ($1, $2, $3, @now)",
+                &[
+                    study.into(),
+                    manifest.into(),
+                    cp.map_or(Val::Null, Val::from),
+                ],
+            )
+            .map_err(fail)?;
+            for (id, point, record, told) in rows {
+                c.exec(
+                    "INSERT INTO lopper_trials (study, id, point, state, record, told) \
+                     VALUES ($1, $2, $3, 'finished', $4, $5) \
+                     ON CONFLICT (study, id) DO UPDATE SET point = $3, record = $4, told = $5",
+                    &[
+                        study.into(),
+                        id.into(),
+                        point.into(),
+                        record.into(),
+                        told.into(),
+                    ],
+                )
+                .map_err(fail)?;
+            }
+            Ok(())
+        })
+    }
+
     /// The studies in the store.
     pub fn studies(&mut self) -> Result<Vec<StudySummary>> {
         let rows = self.rows(

@@ -279,8 +279,7 @@ fn a_failing_evaluation_stops_the_search_and_keeps_what_finished() {
         err.to_string().contains("trial 4") && err.to_string().contains("boom"),
         "{err}"
     );
-    let log = std::fs::read_to_string(dir.path().join("trials.jsonl")).unwrap();
-    assert_eq!(log.lines().count(), 4);
+    assert_eq!(lopper_search::read_trials(dir.path()).unwrap().len(), 4);
 }
 
 #[test]
