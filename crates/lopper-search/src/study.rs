@@ -91,8 +91,10 @@ pub(crate) enum Verdict {
     Decided(Decision),
     /// Not answered yet.
     Waiting,
-    /// The worker no longer holds the trial, or the study is over: stop evaluating.
+    /// The worker no longer holds the trial: stop evaluating (the result will be refused).
     Lost,
+    /// The coordinator ended the study meanwhile: stop, and send no result.
+    Ended,
 }
 
 /// An intermediate result waiting for the scheduler.
@@ -860,14 +862,18 @@ impl TrialStore {
         if let Some(d) = row[0].text().and_then(decision_of) {
             return Ok(Verdict::Decided(d));
         }
+        if row[5].int() == Some(1) {
+            return Ok(Verdict::Ended);
+        }
         let held = row[1].int() == Some(i64::from(claim.attempt))
             && row[2].text() == Some(worker)
             && row[3].text() == Some("running")
             && row[4].int() == Some(1);
-        if !held || row[5].int() == Some(1) {
-            return Ok(Verdict::Lost);
-        }
-        Ok(Verdict::Waiting)
+        Ok(if held {
+            Verdict::Waiting
+        } else {
+            Verdict::Lost
+        })
     }
 
     /// Reports waiting for the scheduler from workers that still hold their trials, in the

@@ -116,6 +116,7 @@ impl<'a> Worker<'a> {
                 study: self.study.clone(),
                 worker: self.name.clone(),
                 claim: None,
+                ended: false,
                 max_fidelity,
                 poll: self.poll,
             }),
@@ -156,10 +157,16 @@ impl<'a> Worker<'a> {
             let mut ctx = EvalContext::standalone(claim.trial.id, objectives);
             if let Some(line) = line.as_deref_mut() {
                 line.claim = Some(claim.clone());
+                line.ended = false;
                 ctx.line = Line::Remote(line);
             }
             let outcome = self.evaluator.evaluate(&claim.trial, &mut ctx);
             let fidelity = ctx.fidelity();
+            if line.as_deref().is_some_and(|l| l.ended) {
+                // The study is over: a trial stopped for that is not a result.
+                set(held, None);
+                continue;
+            }
             let seconds = t0.elapsed().as_secs_f64();
             let record = outcome.and_then(|m| {
                 record_of(claim.trial.clone(), m, fidelity, seconds, 0.0, objectives)
@@ -201,6 +208,8 @@ pub(crate) struct RemoteLine {
     worker: String,
     /// The trial being evaluated.
     claim: Option<Claim>,
+    /// The study ended while the trial waited for an answer.
+    ended: bool,
     max_fidelity: u32,
     poll: Duration,
 }
@@ -226,6 +235,10 @@ impl RemoteLine {
             match verdict {
                 Verdict::Decided(d) => return Ok(d),
                 Verdict::Lost => return Ok(Decision::Stop),
+                Verdict::Ended => {
+                    self.ended = true;
+                    return Ok(Decision::Stop);
+                }
                 Verdict::Waiting => thread::sleep(self.poll),
             }
             verdict = self
