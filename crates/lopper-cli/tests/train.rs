@@ -387,6 +387,13 @@ fn search_writes_the_front_of_a_trained_run_and_resumes() {
         fs::read_to_string(Path::new(&stored).join("front.csv")).unwrap(),
         csv
     );
+    // The output folder keeps a copy of the study's trials, the threaded run's.
+    let copy = lopper::search::read_trials(Path::new(&stored)).unwrap();
+    let threaded = lopper::search::read_trials(&out).unwrap();
+    let points = |t: &[lopper::search::TrialRecord]| -> Vec<Vec<i64>> {
+        t.iter().map(|r| r.point.coords().to_vec()).collect()
+    };
+    assert_eq!(points(&copy), points(&threaded));
     // Pick from the front: the lowest error within a size budget, or the smallest within an
     // error budget.
     let members = front["front"].as_array().unwrap();

@@ -368,6 +368,14 @@ pub fn search_with(
         search = search.observer(o);
     }
     let result = search.run()?;
+    if distributed.is_some() {
+        // The study in the store stays the search's memory; a copy of its trials in `dir`
+        // is what the report and the plots read.
+        let mut copy = lopper_search::RunStore::open(dir.path())?.store;
+        for r in &result.records {
+            copy.append(r)?;
+        }
+    }
 
     let test_error = test_error_objective(
         &splits,
