@@ -87,7 +87,13 @@ pub struct Opened {
 pub struct RunStore {
     dir: PathBuf,
     db: TrialStore,
+    /// `search.lock`, locked for as long as the store is open (the operating system lets go
+    /// of it when the process ends, however it ends).
+    _lock: File,
 }
+
+/// The lock file of a run folder: one search at a time writes it.
+const RUN_LOCK: &str = "search.lock";
 
 impl RunStore {
     /// Opens (creating if needed) the run folder `dir`, migrating one of an earlier version.
@@ -95,6 +101,18 @@ impl RunStore {
     /// of the finished trials.
     pub fn open(dir: &Path) -> Result<Opened> {
         fs::create_dir_all(dir).map_err(|e| SearchError::io(dir, e))?;
+        let lock_path = dir.join(RUN_LOCK);
+        let lock = File::create(&lock_path).map_err(|e| SearchError::io(&lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(SearchError::Resume {
+                    path: dir.to_path_buf(),
+                    message: "another search is running in this folder".into(),
+                });
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(SearchError::io(&lock_path, e)),
+        }
         let mut db = TrialStore::open(&StoreUrl::Sqlite(dir.join(RUN_DB)))?;
         let (mut manifest, mut checkpoint, mut records) = db.run_state(RUN_STUDY)?;
         if manifest.is_some() || checkpoint.is_some() || !records.is_empty() {
@@ -117,6 +135,7 @@ impl RunStore {
             store: Self {
                 dir: dir.to_path_buf(),
                 db,
+                _lock: lock,
             },
             manifest,
             checkpoint,
@@ -313,6 +332,18 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         assert!(read_trials(empty.path()).unwrap().is_empty());
         assert!(!empty.path().join(RUN_DB).exists());
+    }
+
+    #[test]
+    fn one_search_at_a_time_writes_a_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = RunStore::open(dir.path()).unwrap();
+        let err = RunStore::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("another search is running"), "{err}");
+        // Reading needs no lock.
+        assert!(read_trials(dir.path()).unwrap().is_empty());
+        drop(first);
+        assert!(RunStore::open(dir.path()).is_ok());
     }
 
     #[test]
