@@ -27,18 +27,7 @@ const OPTIMIZER: &str = "morea";
 const DELAY_MS: &str = "300";
 const LEASE: f64 = 1.5;
 
-/// The stores to run on.
-fn stores(dir: &Path) -> Vec<String> {
-    let mut urls = vec![format!("sqlite:{}", dir.join("trials.db").display())];
-    match std::env::var("LOPPER_TEST_POSTGRES") {
-        Ok(url) => urls.push(url),
-        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("LOPPER_TEST_POSTGRES is not set (.ci/run starts a PostgreSQL server)")
-        }
-        Err(_) => eprintln!("LOPPER_TEST_POSTGRES is not set: PostgreSQL is not tested"),
-    }
-    urls
-}
+use lopper_testkit::stores::{store_urls as stores, unique_name};
 
 /// What the test reads of `lopper study show --json`.
 #[derive(Debug, Deserialize)]
@@ -199,11 +188,7 @@ fn a_study_survives_killed_and_paused_workers_and_a_killed_coordinator() {
     for (n, url) in stores(dir.path()).iter().enumerate() {
         let logs = dir.path().join(format!("store{n}"));
         fs::create_dir(&logs).unwrap();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let study = format!("faults-{}-{nanos}", std::process::id());
+        let study = unique_name("faults");
         let worker_args = ["worker", "--store", url, "--study", &study];
 
         let mut coordinator = spawn(&logs, "coordinator1", &coordinator_args(url, &study));
@@ -352,11 +337,7 @@ fn mo_asha_promotes_and_stops_through_the_store_despite_a_killed_worker() {
     for (n, url) in stores(dir.path()).iter().enumerate() {
         let logs = dir.path().join(format!("asha{n}"));
         fs::create_dir(&logs).unwrap();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let study = format!("asha-{}-{nanos}", std::process::id());
+        let study = unique_name("asha");
         let mut coordinator_args = search.to_vec();
         coordinator_args.extend([
             "--parallel",

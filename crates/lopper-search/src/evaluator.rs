@@ -76,7 +76,7 @@ impl<'a> EvalContext<'a> {
     pub fn max_fidelity(&self, default: u32) -> u32 {
         match &self.line {
             Line::Local(s) => s.lock().map(|s| s.max_fidelity()).unwrap_or(default),
-            Line::Remote(r) => r.max_fidelity().unwrap_or(default),
+            Line::Remote(r) => r.max_fidelity(),
             Line::None => default,
         }
     }

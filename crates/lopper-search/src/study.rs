@@ -106,6 +106,17 @@ pub(crate) struct PendingReport {
     pub(crate) values: Vec<f64>,
 }
 
+/// The records as the store keeps them (JSON text).
+fn record_texts(records: &[TrialRecord]) -> Result<Vec<String>> {
+    records
+        .iter()
+        .map(|r| {
+            serde_json::to_string(r)
+                .map_err(|e| SearchError::Settings(format!("trial {}: {e}", r.id)))
+        })
+        .collect()
+}
+
 fn decision_text(d: Decision) -> &'static str {
     match d {
         Decision::Continue => "continue",
@@ -537,13 +548,7 @@ impl TrialStore {
     ) -> Result<()> {
         let cp = serde_json::to_string(checkpoint)
             .map_err(|e| SearchError::Settings(format!("the checkpoint: {e}")))?;
-        let mut records = Vec::with_capacity(told.len());
-        for r in told {
-            records.push(
-                serde_json::to_string(r)
-                    .map_err(|e| SearchError::Settings(format!("trial {}: {e}", r.id)))?,
-            );
-        }
+        let records = record_texts(told)?;
         let mut points = Vec::with_capacity(asked.len());
         for t in asked {
             points.push(
@@ -1025,13 +1030,7 @@ impl TrialStore {
     ) -> Result<()> {
         let cp = serde_json::to_string(checkpoint)
             .map_err(|e| SearchError::Settings(format!("the checkpoint: {e}")))?;
-        let mut records = Vec::with_capacity(told.len());
-        for r in told {
-            records.push(
-                serde_json::to_string(r)
-                    .map_err(|e| SearchError::Settings(format!("trial {}: {e}", r.id)))?,
-            );
-        }
+        let records = record_texts(told)?;
         let url = self.url.clone();
         let missing = self.corrupt(study, "a checkpoint for a run that was never started");
         self.conn.transaction(&url, |c| {
@@ -1336,27 +1335,14 @@ mod tests {
     use super::*;
     use lopper_core::Objective;
 
-    /// The stores to test on: a fresh SQLite file, and the PostgreSQL server of
-    /// `LOPPER_TEST_POSTGRES` (which `.ci/run` starts; under CI its absence fails).
     fn stores(dir: &std::path::Path) -> Vec<StoreUrl> {
-        let mut urls = vec![StoreUrl::Sqlite(dir.join("trials.db"))];
-        match std::env::var("LOPPER_TEST_POSTGRES") {
-            Ok(url) => urls.push(url.parse().unwrap()),
-            Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-                panic!("LOPPER_TEST_POSTGRES is not set (.ci/run starts a PostgreSQL server)")
-            }
-            Err(_) => eprintln!("LOPPER_TEST_POSTGRES is not set: PostgreSQL is not tested"),
-        }
-        urls
+        lopper_testkit::stores::store_urls(dir)
+            .iter()
+            .map(|u| u.parse().unwrap())
+            .collect()
     }
 
-    fn unique(name: &str) -> String {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        format!("{name}-{}-{nanos}", std::process::id())
-    }
+    use lopper_testkit::stores::unique_name as unique;
 
     fn manifest(settings: &StudySettings) -> StudyManifest {
         StudyManifest {

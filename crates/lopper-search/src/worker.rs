@@ -215,8 +215,8 @@ pub(crate) struct RemoteLine {
 }
 
 impl RemoteLine {
-    pub(crate) fn max_fidelity(&self) -> Option<u32> {
-        Some(self.max_fidelity)
+    pub(crate) fn max_fidelity(&self) -> u32 {
+        self.max_fidelity
     }
 
     /// Sends `values` (minimised) reached at `fidelity` and waits for the scheduler's answer;

@@ -10,6 +10,7 @@
 //!   rejected bad tells, exact checkpoint round trips, determinism, and beating random
 //!   search on ZDT1.
 //! - [`assets`]: the real checkpoint and data the integration tests use.
+//! - [`stores`]: the trial stores (SQLite, PostgreSQL) the store tests run on.
 //!
 //! The optimizers under test are those of Klein et al., "Structural Pruning of Pre-trained
 //! Language Models via Neural Architecture Search" (arXiv 2405.02267); every objective they
@@ -19,6 +20,7 @@ pub mod assets;
 pub mod conformance;
 mod drive;
 mod error;
+pub mod stores;
 
 pub use drive::{Trace, drive};
 pub use error::{Result, TestkitError};

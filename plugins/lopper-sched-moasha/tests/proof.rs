@@ -5,40 +5,13 @@
 // Test helpers panic on a broken setup by design.
 #![allow(clippy::expect_used)]
 
-use lopper_core::{Decision, Objective, Trial};
+mod common;
+
+use common::{Epochs, MAX_FIDELITY};
 use lopper_opt_random as _;
 use lopper_sched_moasha as _;
-use lopper_search::{EvalContext, Evaluator, Measurement, Search, SearchConfig};
+use lopper_search::{Search, SearchConfig};
 use lopper_testkit::{Problem, Zdt, ZdtKind};
-
-const MAX_FIDELITY: u32 = 27;
-
-/// Runs a trial epoch by epoch on the problem's synthetic fidelity.
-struct Epochs(Box<dyn Problem>);
-
-impl Evaluator for Epochs {
-    fn objectives(&self) -> Vec<Objective> {
-        vec![Objective::minimize("f1", ""), Objective::minimize("f2", "")]
-    }
-
-    fn evaluate(
-        &self,
-        trial: &Trial,
-        ctx: &mut EvalContext<'_>,
-    ) -> lopper_search::Result<Measurement> {
-        let max = ctx.max_fidelity(MAX_FIDELITY);
-        let mut values = Vec::new();
-        for r in 1..=max {
-            values = self
-                .0
-                .evaluate_at(&trial.point, f64::from(r), f64::from(max));
-            if ctx.report(r, &values)? == Decision::Stop {
-                break;
-            }
-        }
-        Ok(Measurement::new(values))
-    }
-}
 
 /// HV regret of the completed trials among the first trials whose summed fidelity stays
 /// within `resource`.

@@ -7,43 +7,17 @@
 // Test helpers panic on a broken setup by design.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use lopper_core::{Decision, Objective, Trial};
+mod common;
+
+use common::Epochs;
 use lopper_opt_random as _;
 use lopper_sched_moasha as _;
-use lopper_search::{
-    EvalContext, Evaluator, Measurement, Search, SearchConfig, SearchResult, StoreUrl,
-    StudySettings, Worker,
-};
-use lopper_testkit::{Problem, Zdt, ZdtKind};
+use lopper_search::{Search, SearchConfig, SearchResult, StoreUrl, StudySettings, Worker};
+use lopper_testkit::stores::{store_urls, unique_name as unique};
+use lopper_testkit::{Zdt, ZdtKind};
 
+/// The scheduler's highest fidelity, below the evaluator's default: it must win.
 const MAX_FIDELITY: u32 = 9;
-
-struct Epochs(Box<dyn Problem>);
-
-impl Evaluator for Epochs {
-    fn objectives(&self) -> Vec<Objective> {
-        vec![Objective::minimize("f1", ""), Objective::minimize("f2", "")]
-    }
-
-    fn evaluate(
-        &self,
-        trial: &Trial,
-        ctx: &mut EvalContext<'_>,
-    ) -> lopper_search::Result<Measurement> {
-        // The scheduler's maximum wins over this default, in threads and through a store.
-        let max = ctx.max_fidelity(100);
-        let mut values = Vec::new();
-        for r in 1..=max {
-            values = self
-                .0
-                .evaluate_at(&trial.point, f64::from(r), f64::from(max));
-            if ctx.report(r, &values)? == Decision::Stop {
-                break;
-            }
-        }
-        Ok(Measurement::new(values))
-    }
-}
 
 fn zdt1() -> Zdt {
     Zdt::with_size(ZdtKind::Zdt1, 5, 100).unwrap()
@@ -59,15 +33,7 @@ fn config() -> SearchConfig {
 }
 
 fn stores(dir: &std::path::Path) -> Vec<StoreUrl> {
-    let mut urls = vec![StoreUrl::Sqlite(dir.join("asha.db"))];
-    match std::env::var("LOPPER_TEST_POSTGRES") {
-        Ok(url) => urls.push(url.parse().unwrap()),
-        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("LOPPER_TEST_POSTGRES is not set (.ci/run starts a PostgreSQL server)")
-        }
-        Err(_) => eprintln!("LOPPER_TEST_POSTGRES is not set: PostgreSQL is not tested"),
-    }
-    urls
+    store_urls(dir).iter().map(|u| u.parse().unwrap()).collect()
 }
 
 /// The study run by a coordinator and `workers` worker threads; what each worker recorded.
@@ -122,14 +88,6 @@ fn trace(r: &SearchResult) -> Vec<Told> {
             )
         })
         .collect()
-}
-
-fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{name}-{}-{nanos}", std::process::id())
 }
 
 #[test]
