@@ -76,7 +76,7 @@ fn status_once_created(url: &str, study: &str) -> Option<Status> {
     Some(serde_json::from_slice(&o.stdout).unwrap())
 }
 
-/// The process id in a worker's name (`worker@HOST:PID:NANOS`).
+/// The process id in a worker's name (`worker@HOST:PID:NANOS.N`).
 fn pid_of(worker: &str) -> u32 {
     worker.split(':').nth(1).unwrap().parse().unwrap()
 }

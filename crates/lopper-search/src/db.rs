@@ -164,8 +164,11 @@ pub(crate) enum Conn {
     Postgres(Box<postgres::Client>),
 }
 
-/// How long an SQLite writer waits for another process's write transaction.
-const SQLITE_BUSY: Duration = Duration::from_secs(30);
+/// How long a writer waits for another process's transaction or lock before its statement
+/// fails (SQLite's busy timeout, PostgreSQL's `lock_timeout`): transactions here last
+/// milliseconds, so a longer wait means a peer is stuck, and an error says so where waiting
+/// on would hang the study.
+const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 impl Conn {
     pub(crate) fn open(url: &StoreUrl) -> Result<Self> {
@@ -176,7 +179,7 @@ impl Conn {
                     std::fs::create_dir_all(dir).map_err(|e| SearchError::io(dir, e))?;
                 }
                 let conn = rusqlite::Connection::open(path).map_err(|e| fail(e.into()))?;
-                conn.busy_timeout(SQLITE_BUSY).map_err(|e| fail(e.into()))?;
+                conn.busy_timeout(LOCK_WAIT).map_err(|e| fail(e.into()))?;
                 // WAL: readers never block the writer; `synchronous = FULL` syncs every commit.
                 let mode: String = conn
                     .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
@@ -192,8 +195,17 @@ impl Conn {
             }
             #[cfg(feature = "postgres")]
             StoreUrl::Postgres(u) => {
-                let client =
-                    postgres::Client::connect(u, postgres::NoTls).map_err(|e| fail(e.into()))?;
+                let mut config: postgres::Config =
+                    u.parse().map_err(|e: postgres::Error| fail(e.into()))?;
+                if config.get_connect_timeout().is_none() {
+                    config.connect_timeout(LOCK_WAIT);
+                }
+                let mut client = config
+                    .connect(postgres::NoTls)
+                    .map_err(|e| fail(e.into()))?;
+                client
+                    .batch_execute(&format!("SET lock_timeout = '{}s'", LOCK_WAIT.as_secs()))
+                    .map_err(|e| fail(e.into()))?;
                 Ok(Conn::Postgres(Box::new(client)))
             }
             #[cfg(not(feature = "postgres"))]

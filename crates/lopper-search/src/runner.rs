@@ -1143,7 +1143,10 @@ pub(crate) fn process_name(role: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    format!("{role}@{host}:{}:{nanos:09}", std::process::id())
+    // Workers started in one process within one tick of a coarse clock still differ.
+    static NAMED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NAMED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{role}@{host}:{}:{nanos:09}.{n}", std::process::id())
 }
 
 fn minimised(values: &[f64], objectives: &[Objective]) -> Vec<f64> {

@@ -36,41 +36,85 @@ fn stores(dir: &std::path::Path) -> Vec<StoreUrl> {
     store_urls(dir).iter().map(|u| u.parse().unwrap()).collect()
 }
 
+/// How long one stored study may take before the test fails (it takes about a second).
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// What a thread of [`stored`] ended with.
+enum Ended {
+    Coordinator(lopper_search::Result<SearchResult>),
+    Worker(lopper_search::Result<usize>),
+}
+
 /// The study run by a coordinator and `workers` worker threads; what each worker recorded.
+///
+/// The threads are detached and report on a channel: a coordinator or worker that fails, or
+/// a study that hangs, fails the test at once with the error or the study's state, instead
+/// of leaving the others waiting for it forever.
 fn stored(url: &StoreUrl, study: &str, parallel: usize, workers: usize) -> (SearchResult, usize) {
-    let problem = zdt1();
-    let epochs = Epochs(Box::new(zdt1()));
-    let settings = StudySettings {
-        parallel,
-        ..StudySettings::default()
-    };
-    std::thread::scope(|s| {
-        let pool: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| {
-                    // Workers may start before their coordinator: they wait for the study.
-                    let mut store = lopper_search::TrialStore::open(url).unwrap();
-                    let (_, problem): (StudySettings, String) = store
-                        .wait_for_study(
-                            study,
-                            std::time::Duration::from_secs(60),
-                            std::time::Duration::from_millis(10),
-                        )
-                        .unwrap();
-                    assert_eq!(problem, "zdt1");
-                    let epochs = Epochs(Box::new(zdt1()));
-                    Worker::new(url.clone(), study, &epochs).run().unwrap()
-                })
-            })
-            .collect();
-        let result = Search::new(&problem, &epochs, config())
-            .study(url.clone(), study, settings, &"zdt1")
-            .unwrap()
-            .run()
-            .unwrap();
-        let recorded = pool.into_iter().map(|w| w.join().unwrap().recorded).sum();
-        (result, recorded)
-    })
+    let (tx, rx) = std::sync::mpsc::channel();
+    for _ in 0..workers {
+        let (tx, url, study) = (tx.clone(), url.clone(), study.to_string());
+        std::thread::spawn(move || {
+            let run = || -> lopper_search::Result<usize> {
+                // Workers may start before their coordinator: they wait for the study.
+                let mut store = lopper_search::TrialStore::open(&url)?;
+                let (_, problem): (StudySettings, String) = store.wait_for_study(
+                    &study,
+                    std::time::Duration::from_secs(60),
+                    std::time::Duration::from_millis(10),
+                )?;
+                assert_eq!(problem, "zdt1");
+                let epochs = Epochs(Box::new(zdt1()));
+                Ok(Worker::new(url.clone(), &study, &epochs).run()?.recorded)
+            };
+            let _ = tx.send(Ended::Worker(run()));
+        });
+    }
+    {
+        let (tx, url, study) = (tx.clone(), url.clone(), study.to_string());
+        std::thread::spawn(move || {
+            let problem = zdt1();
+            let epochs = Epochs(Box::new(zdt1()));
+            let settings = StudySettings {
+                parallel,
+                ..StudySettings::default()
+            };
+            let result = Search::new(&problem, &epochs, config())
+                .study(url, &study, settings, &"zdt1")
+                .and_then(|s| s.run());
+            let _ = tx.send(Ended::Coordinator(result));
+        });
+    }
+    drop(tx);
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let (mut result, mut recorded, mut ended) = (None, 0, 0);
+    while ended < workers + 1 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Ended::Coordinator(r)) => {
+                result = Some(r.unwrap_or_else(|e| panic!("{url} {study}: coordinator: {e}")))
+            }
+            Ok(Ended::Worker(r)) => {
+                recorded += r.unwrap_or_else(|e| panic!("{url} {study}: worker: {e}"))
+            }
+            Err(why) => {
+                let status = lopper_search::TrialStore::open(url).and_then(|mut s| s.status(study));
+                let why = match why {
+                    std::sync::mpsc::RecvTimeoutError::Timeout => {
+                        format!("not ended in {DEADLINE:?}")
+                    }
+                    std::sync::mpsc::RecvTimeoutError::Disconnected => "panicked".into(),
+                };
+                panic!(
+                    "{url} {study}: {} of {} threads {why}; the study: {status:#?}",
+                    workers + 1 - ended,
+                    workers + 1
+                )
+            }
+        }
+        ended += 1;
+    }
+    (result.expect("the coordinator ended"), recorded)
 }
 
 /// A told trial: id, point, fidelity reached, values.
