@@ -5,14 +5,17 @@
 //!
 //!     cargo bench --workspace --bench forward --profile dev [-- REPS]
 //!
-//! One JSON line per case: `{"case", "threads", "examples_per_second", …}`.
+//! One JSON line per case: `{"case", "kernels", "threads", "examples_per_second", …}`, each
+//! case with Burn's element operations (`"kernels": "burn"`, what lopper ran before its own
+//! kernels) and with lopper's (`"lopper"`); first the GELU kernel alone on one FFN activation
+//! of the batch, in elements per second.
 
 // A benchmark panics on a broken setup by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Instant;
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Distribution, Tensor};
 use lopper_core::Subnet;
 use lopper_model::{Batch, Mode, SuperNet};
 use rand::{RngExt, SeedableRng};
@@ -81,23 +84,55 @@ fn main() {
         .ok()
         .and_then(|t| t.parse::<usize>().ok())
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    for (label, device, backward) in [
-        ("forward", plain.clone(), false),
-        ("forward+backward", plain.autodiff(), true),
-    ] {
-        for (case, secs) in run(&device, backward) {
+    // The element kernels alone, Burn's against lopper's, on one FFN activation of the batch.
+    let elements = BATCH * LEN * 1536;
+    for (kernels, name) in [(false, "burn"), (true, "lopper")] {
+        lopper_model::kernels::set_enabled(kernels);
+        let x: Tensor<2> =
+            Tensor::random([BATCH * LEN, 1536], Distribution::Normal(0.0, 2.0), &plain);
+        let forward = time(reps, || {
+            let _ = lopper_model::kernels::gelu(x.clone()).into_data();
+        });
+        let tracked = plain.clone().autodiff();
+        let xa = Tensor::<2>::from_data(x.to_data(), &tracked).require_grad();
+        let both = time(reps, || {
+            let _ = lopper_model::kernels::gelu(xa.clone()).sum().backward();
+        });
+        for (case, secs) in [("gelu", forward), ("gelu forward+backward", both)] {
             let line = serde_json::json!({
                 "bench": "forward",
-                "case": format!("{label}: {case}"),
+                "case": format!("{case} [{}, 1536]", BATCH * LEN),
+                "kernels": name,
                 "backend": lopper_model::default_backend(),
                 "threads": threads,
-                "batch": BATCH,
-                "seq_len": LEN,
-                "reps": reps,
-                "seconds_per_batch": secs,
-                "examples_per_second": BATCH as f64 / secs,
+                "seconds": secs,
+                "elements_per_second": elements as f64 / secs,
             });
             println!("{line}");
+        }
+    }
+    // The encoder with Burn's operations (what lopper ran before its kernels) and with lopper's.
+    for (kernels, name) in [(false, "burn"), (true, "lopper")] {
+        lopper_model::kernels::set_enabled(kernels);
+        for (label, device, backward) in [
+            ("forward", plain.clone(), false),
+            ("forward+backward", plain.clone().autodiff(), true),
+        ] {
+            for (case, secs) in run(&device, backward) {
+                let line = serde_json::json!({
+                    "bench": "forward",
+                    "case": format!("{label}: {case}"),
+                    "kernels": name,
+                    "backend": lopper_model::default_backend(),
+                    "threads": threads,
+                    "batch": BATCH,
+                    "seq_len": LEN,
+                    "reps": reps,
+                    "seconds_per_batch": secs,
+                    "examples_per_second": BATCH as f64 / secs,
+                });
+                println!("{line}");
+            }
         }
     }
 }

@@ -46,6 +46,8 @@ pub use count::{dense_params, encoder_params, macs, paper_params};
 pub use encoder::{Classifier, EncoderOutput, EncoderWeights, LoadReport, Mode};
 pub use error::{ModelError, Result};
 pub use export::{ExportSize, export, export_hf, save};
+/// lopper's own kernels (the [`lopper_kernels`] crate), which the encoder runs on.
+pub use lopper_kernels as kernels;
 pub use modules::{Attention, Dense, Embeddings, FeedForward, Layer, Norm};
 pub use onnx::{export_onnx, onnx_takes_token_types};
 pub use pooling::{Pooling, l2_normalize, pool, sentence_transformers_defaults};

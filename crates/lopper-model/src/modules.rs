@@ -5,10 +5,10 @@
 //! `select` (gather); either way gradients flow back into the shared full-size parameter.
 
 use burn::module::{Module, Param};
-use burn::tensor::activation::gelu;
 use burn::tensor::module::{attention, layer_norm, linear};
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Int, Tensor};
+use lopper_kernels::gelu;
 
 /// Which output features (columns) of a projection, or input features (rows) of the next one,
 /// a sub-network keeps.

@@ -4,8 +4,8 @@
 //! factors it finds into the weights.
 
 use burn::module::{Module, Param};
-use burn::tensor::activation::gelu;
 use burn::tensor::{Tensor, TensorData};
+use lopper_kernels::gelu;
 
 use crate::modules::Dense;
 use crate::{Batch, ModelError, Result, SuperNet};

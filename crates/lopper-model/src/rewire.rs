@@ -17,8 +17,8 @@
 //! unchanged, so the rewired network computes what the checkpoint computed.
 
 use burn::module::Param;
-use burn::tensor::activation::gelu;
 use burn::tensor::{Int, Tensor, TensorData};
+use lopper_kernels::gelu;
 use serde::{Deserialize, Serialize};
 
 use crate::modules::{Dense, HeadPlan, Selection, UnitPlan};
