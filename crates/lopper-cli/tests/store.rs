@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 mod common;
 use common::{lopper, text};
+use lopper::search::{Lease, StudyStatus, TrialStore};
 
 const BUDGET: &str = "40";
 const PARALLEL: &str = "2";
@@ -35,21 +36,12 @@ struct Status {
     finished: bool,
     trials: Counts,
     refused: u64,
-    leases: Vec<Lease>,
 }
 
 #[derive(Debug, Deserialize)]
 struct Counts {
     told: u64,
     failed: u64,
-}
-
-#[derive(Debug, Deserialize)]
-struct Lease {
-    trial: u64,
-    attempt: u32,
-    worker: String,
-    expires_in: f64,
 }
 
 /// What the test compares of a trial record.
@@ -60,20 +52,136 @@ struct Told {
     values: Vec<f64>,
 }
 
+/// `lopper study show --json`: the CLI's view once the processes are done.
 fn status(url: &str, study: &str) -> Status {
     let o = lopper(&["study", "show", study, "--store", url, "--json"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
-/// The status once the coordinator has created the study.
-fn status_once_created(url: &str, study: &str) -> Option<Status> {
-    let o = lopper(&["study", "show", study, "--store", url, "--json"]);
-    if !o.status.success() && text(&o.stderr).contains("no study") {
-        return None;
+/// The study watched from the test's own connection while the processes run: a poll is a
+/// query of milliseconds, not a process start (which on a loaded machine can outlast a
+/// trial). Every failure prints the study's state and the tail of every process's log.
+struct Watch {
+    store: TrialStore,
+    url: String,
+    study: String,
+    logs: PathBuf,
+}
+
+impl Watch {
+    /// Waits (up to 60 s) for the coordinator to create `study`.
+    fn new(url: &str, study: &str, logs: &Path) -> Self {
+        let mut watch = Watch {
+            store: TrialStore::open(&url.parse().unwrap()).unwrap(),
+            url: url.to_string(),
+            study: study.to_string(),
+            logs: logs.to_path_buf(),
+        };
+        let created = watch.store.wait_for_study::<serde::de::IgnoredAny>(
+            study,
+            Duration::from_secs(60),
+            Duration::from_millis(25),
+        );
+        if let Err(e) = created {
+            watch.fail(&format!("the study to appear: {e}"));
+        }
+        watch
     }
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    Some(serde_json::from_slice(&o.stdout).unwrap())
+
+    fn status(&mut self) -> StudyStatus {
+        match self.store.status(&self.study) {
+            Ok(s) => s,
+            Err(e) => self.fail(&format!("the study's status: {e}")),
+        }
+    }
+
+    /// Polls until `f` finds what it wants; fails at once if the study ends first.
+    fn wait<T>(&mut self, what: &str, mut f: impl FnMut(&StudyStatus) -> Option<T>) -> T {
+        let start = Instant::now();
+        loop {
+            let s = self.status();
+            if let Some(v) = f(&s) {
+                return v;
+            }
+            if s.finished {
+                self.fail(&format!("{what}: the study ended first"));
+            }
+            if start.elapsed() > Duration::from_secs(60) {
+                self.fail(&format!("{what}: not within 60 s"));
+            }
+            sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits for `child` to exit successfully.
+    fn exit(&mut self, child: &mut Child, what: &str, timeout: Duration) {
+        let start = Instant::now();
+        loop {
+            match child.try_wait().unwrap() {
+                Some(code) if code.success() => return,
+                Some(code) => self.fail(&format!("{what} exited with {code}")),
+                None if start.elapsed() > timeout => {
+                    self.fail(&format!("{what} still running after {timeout:?}"))
+                }
+                None => sleep(Duration::from_millis(25)),
+            }
+        }
+    }
+
+    /// Freezes (`SIGSTOP`) the worker holding a trial that `pick` chooses, and returns it
+    /// (pid, trial, attempt) once the store shows it still holding that attempt while frozen:
+    /// from then on it cannot record the trial. A worker that had recorded it in the
+    /// meantime is thawed and another lease chosen.
+    fn freeze_holder(
+        &mut self,
+        what: &str,
+        mut pick: impl FnMut(&Lease) -> bool,
+    ) -> (u32, u64, u32) {
+        loop {
+            let (pid, trial, attempt) = self.wait(what, |s| {
+                s.leases
+                    .iter()
+                    .find(|l| l.expires_in > 0.0 && pick(l))
+                    .map(|l| (pid_of(&l.worker), l.trial, l.attempt))
+            });
+            signal(pid, "-STOP");
+            let held = self.status().leases.iter().any(|l| {
+                (l.trial, l.attempt) == (trial, attempt)
+                    && pid_of(&l.worker) == pid
+                    && l.expires_in > 0.0
+            });
+            if held {
+                return (pid, trial, attempt);
+            }
+            signal(pid, "-CONT");
+        }
+    }
+
+    fn fail(&mut self, what: &str) -> ! {
+        let state = self.store.status(&self.study);
+        let mut logs = String::new();
+        let mut files: Vec<PathBuf> = fs::read_dir(&self.logs)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for f in files {
+            let text = fs::read_to_string(&f).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(30)..];
+            logs += &format!(
+                "--- {} (last {} lines)\n{}\n",
+                f.display(),
+                tail.len(),
+                tail.join("\n")
+            );
+        }
+        panic!(
+            "{} {}: timed out or failed waiting for {what}\nthe study: {state:#?}\n{logs}",
+            self.url, self.study
+        );
+    }
 }
 
 /// The process id in a worker's name (`worker@HOST:PID:NANOS.N`).
@@ -98,22 +206,6 @@ fn spawn(dir: &Path, name: &str, args: &[&str]) -> Child {
         .stderr(File::create(dir.join(format!("{name}.err"))).unwrap())
         .spawn()
         .unwrap()
-}
-
-fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        sleep(Duration::from_millis(25));
-    }
-}
-
-fn wait_exit(child: &mut Child, what: &str, timeout: Duration) {
-    let code = wait_for(what, timeout, || child.try_wait().unwrap());
-    assert!(code.success(), "{what} exited with {code}");
 }
 
 fn read(path: PathBuf) -> String {
@@ -199,39 +291,31 @@ fn a_study_survives_killed_and_paused_workers_and_a_killed_coordinator() {
             workers.insert(child.id(), (name, child));
         }
 
-        // kill -9 a worker in the middle of an evaluation (the freshest lease).
-        let (killed_pid, killed_trial) = wait_for("a lease", Duration::from_secs(60), || {
-            let s = status_once_created(url, &study)?;
-            s.leases
-                .iter()
-                .filter(|l| l.attempt == 1 && l.expires_in > LEASE - 0.2)
-                .find(|l| workers.contains_key(&pid_of(&l.worker)))
-                .map(|l| (pid_of(&l.worker), l.trial))
+        let mut watch = Watch::new(url, &study, &logs);
+
+        // kill -9 a worker in the middle of a first attempt. It is frozen first, and killed
+        // only once the store shows it still holding the trial, so it cannot have recorded
+        // it however the processes are scheduled.
+        let (killed_pid, killed_trial, _) = watch.freeze_holder("a first attempt's lease", |l| {
+            l.attempt == 1 && workers.contains_key(&pid_of(&l.worker))
         });
         let (_, mut child) = workers.remove(&killed_pid).unwrap();
         child.kill().unwrap();
         child.wait().unwrap();
 
-        // SIGSTOP another while it holds a trial, for twice its lease, then SIGCONT it.
-        let (paused_pid, paused_trial, paused_attempt) =
-            wait_for("a second lease", Duration::from_secs(60), || {
-                let s = status(url, &study);
-                s.leases
-                    .iter()
-                    .filter(|l| l.expires_in > LEASE - 0.2 && l.trial != killed_trial)
-                    .find(|l| workers.contains_key(&pid_of(&l.worker)))
-                    .map(|l| (pid_of(&l.worker), l.trial, l.attempt))
+        // Freeze another while it holds a trial, for twice its lease, then let it go on.
+        let (paused_pid, paused_trial, paused_attempt) = watch
+            .freeze_holder("a second lease", |l| {
+                l.trial != killed_trial && workers.contains_key(&pid_of(&l.worker))
             });
-        signal(paused_pid, "-STOP");
         sleep(Duration::from_secs_f64(2.0 * LEASE + 0.5));
         signal(paused_pid, "-CONT");
 
         // kill -9 the coordinator while the study is open, and start it again.
-        let before = status(url, &study);
-        assert!(
-            !before.finished && before.trials.told < budget,
-            "the study ended before the coordinator could be killed: {before:?}"
-        );
+        let before = watch.status();
+        if before.finished || before.trials.told >= budget {
+            watch.fail("the coordinator's kill: the study ended first");
+        }
         coordinator.kill().unwrap();
         coordinator.wait().unwrap();
         let mut coordinator = spawn(&logs, "coordinator2", &coordinator_args(url, &study));
@@ -239,13 +323,13 @@ fn a_study_survives_killed_and_paused_workers_and_a_killed_coordinator() {
         let late = spawn(&logs, "worker4", &worker_args);
         workers.insert(late.id(), ("worker4".into(), late));
 
-        wait_exit(
+        watch.exit(
             &mut coordinator,
             "the second coordinator",
             Duration::from_secs(120),
         );
         for (name, child) in workers.values_mut() {
-            wait_exit(child, name, Duration::from_secs(60));
+            watch.exit(child, name, Duration::from_secs(60));
         }
 
         // Every trial told once, in id order, with the values of the threaded run.
@@ -302,6 +386,7 @@ fn a_study_survives_killed_and_paused_workers_and_a_killed_coordinator() {
             s.trials.told, s.refused
         );
 
+        drop(watch);
         let o = lopper(&["study", "rm", &study, "--store", url]);
         assert!(o.status.success(), "{}", text(&o.stderr));
     }
@@ -356,26 +441,22 @@ fn mo_asha_promotes_and_stops_through_the_store_despite_a_killed_worker() {
             let child = spawn(&logs, &format!("worker{i}"), &worker_args);
             workers.insert(child.id(), child);
         }
-        // Kill the worker holding the third trial.
-        let victim = wait_for("trial 2's lease", Duration::from_secs(60), || {
-            let s = status_once_created(url, &study)?;
-            s.leases
-                .iter()
-                .find(|l| l.trial == 2 && workers.contains_key(&pid_of(&l.worker)))
-                .map(|l| pid_of(&l.worker))
+        let mut watch = Watch::new(url, &study, &logs);
+        // Kill the worker holding the third trial (frozen first: it cannot record it).
+        let (victim, _, _) = watch.freeze_holder("trial 2's lease", |l| {
+            l.trial == 2 && workers.contains_key(&pid_of(&l.worker))
         });
-        sleep(Duration::from_millis(150));
         signal(victim, "-KILL");
         let mut killed = workers.remove(&victim).unwrap();
         killed.wait().unwrap();
 
-        wait_exit(
+        watch.exit(
             &mut coordinator,
             "the coordinator",
             Duration::from_secs(120),
         );
         for (_, mut w) in workers {
-            wait_exit(&mut w, "a worker", Duration::from_secs(30));
+            watch.exit(&mut w, "a worker", Duration::from_secs(30));
         }
         let s = status(url, &study);
         assert!(s.finished);
