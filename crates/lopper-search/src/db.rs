@@ -181,9 +181,7 @@ impl Conn {
                 let conn = rusqlite::Connection::open(path).map_err(|e| fail(e.into()))?;
                 conn.busy_timeout(LOCK_WAIT).map_err(|e| fail(e.into()))?;
                 // WAL: readers never block the writer; `synchronous = FULL` syncs every commit.
-                let mode: String = conn
-                    .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-                    .map_err(|e| fail(e.into()))?;
+                let mode = wal_mode(&conn).map_err(|e| fail(e.into()))?;
                 if !mode.eq_ignore_ascii_case("wal") {
                     return Err(SearchError::Study(format!(
                         "{url}: SQLite refused WAL mode (journal mode {mode})"
@@ -392,6 +390,25 @@ impl Conn {
     }
 }
 
+/// Switches a connection to WAL mode, the busy way: when several processes open a new
+/// database at once, the switch can answer "database is locked" at once (SQLite does not call
+/// the busy handler where waiting could deadlock), so it is retried until [`LOCK_WAIT`].
+fn wal_mode(conn: &rusqlite::Connection) -> Result<String, rusqlite::Error> {
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && start.elapsed() < LOCK_WAIT =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn lite(v: &Val) -> rusqlite::types::Value {
     use rusqlite::types::Value;
     match v {
@@ -491,6 +508,44 @@ mod tests {
         assert_eq!(pg.to_string(), "postgres://me:***@db:5432/lopper");
         assert!("mysql://x".parse::<StoreUrl>().is_err());
         assert!("sqlite:".parse::<StoreUrl>().is_err());
+    }
+
+    /// Many processes open a store that does not exist yet at the same moment (a study's
+    /// coordinator and its workers): none may fail with "database is locked".
+    #[test]
+    fn sqlite_opens_concurrently_on_a_fresh_file() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let url = StoreUrl::Sqlite(dir.path().join("race.db"));
+            let threads: Vec<_> = (0..8)
+                .map(|i| {
+                    let url = url.clone();
+                    std::thread::spawn(move || -> Result<()> {
+                        let mut c = Conn::open(&url)?;
+                        c.create_schema().map_err(|e| SearchError::store(&url, e))?;
+                        c.transaction(&url, |c| {
+                            c.exec(
+                                "INSERT INTO lopper_workers (study, worker, started_at, seen_at, state) \
+                                 VALUES ('s', $1, @now, @now, 'running')",
+                                &[Val::Text(format!("w{i}"))],
+                            )
+                            .map_err(|e| SearchError::store(&url, e))
+                        })?;
+                        Ok(())
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join()
+                    .unwrap()
+                    .unwrap_or_else(|e| panic!("round {round}: {e}"));
+            }
+            let n = Conn::open(&url)
+                .unwrap()
+                .rows("SELECT COUNT(*) FROM lopper_workers", &[])
+                .unwrap();
+            assert_eq!(n[0][0], Val::Int(8));
+        }
     }
 
     #[test]
