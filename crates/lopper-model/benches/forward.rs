@@ -7,8 +7,9 @@
 //!
 //! One JSON line per case: `{"case", "kernels", "threads", "examples_per_second", …}`, each
 //! case with Burn's element operations (`"kernels": "burn"`, what lopper ran before its own
-//! kernels) and with lopper's (`"lopper"`); first the GELU kernel alone on one FFN activation
-//! of the batch, in elements per second.
+//! kernels) and with lopper's (`"lopper"`); first the kernels alone: GELU on one FFN
+//! activation of the batch and layer norm on one residual stream (in elements per second),
+//! and one layer's attention.
 
 // A benchmark panics on a broken setup by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -39,6 +40,20 @@ fn time(reps: usize, mut f: impl FnMut()) -> f64 {
         .collect();
     t.sort_by(f64::total_cmp);
     t[t.len() / 2]
+}
+
+/// Prints one kernel-alone case as a JSON line, with its elements per second where given.
+fn kernel_line(case: &str, kernels: &str, threads: usize, secs: f64, elements: Option<usize>) {
+    let line = serde_json::json!({
+        "bench": "forward",
+        "case": case,
+        "kernels": kernels,
+        "backend": lopper_model::default_backend(),
+        "threads": threads,
+        "seconds": secs,
+        "elements_per_second": elements.map(|n| n as f64 / secs),
+    });
+    println!("{line}");
 }
 
 fn main() {
@@ -99,16 +114,70 @@ fn main() {
             let _ = lopper_model::kernels::gelu(xa.clone()).sum().backward();
         });
         for (case, secs) in [("gelu", forward), ("gelu forward+backward", both)] {
-            let line = serde_json::json!({
-                "bench": "forward",
-                "case": format!("{case} [{}, 1536]", BATCH * LEN),
-                "kernels": name,
-                "backend": lopper_model::default_backend(),
-                "threads": threads,
-                "seconds": secs,
-                "elements_per_second": elements as f64 / secs,
-            });
-            println!("{line}");
+            let case = format!("{case} [{}, 1536]", BATCH * LEN);
+            kernel_line(&case, name, threads, secs, Some(elements));
+        }
+    }
+    // Layer norm alone, on one residual stream of the batch, [batch, seq, 384].
+    for (kernels, name) in [(false, "burn"), (true, "lopper")] {
+        lopper_model::kernels::set_enabled(kernels);
+        let norm = |device: &Device| {
+            (
+                Tensor::<3>::random([BATCH, LEN, 384], Distribution::Normal(1.0, 2.0), device),
+                Tensor::<1>::random([384], Distribution::Normal(1.0, 0.5), device),
+                Tensor::<1>::random([384], Distribution::Normal(0.0, 0.5), device),
+            )
+        };
+        let (x, g, b) = norm(&plain);
+        let forward = time(reps, || {
+            let _ = lopper_model::kernels::layer_norm(x.clone(), g.clone(), b.clone(), 1e-12)
+                .into_data();
+        });
+        let tracked = plain.clone().autodiff();
+        let (x, g, b) = norm(&tracked);
+        let (x, g, b) = (x.require_grad(), g.require_grad(), b.require_grad());
+        let both = time(reps, || {
+            let y = lopper_model::kernels::layer_norm(x.clone(), g.clone(), b.clone(), 1e-12);
+            let _ = y.sum().backward();
+        });
+        for (case, secs) in [
+            ("layer norm", forward),
+            ("layer norm forward+backward", both),
+        ] {
+            let case = format!("{case} [{BATCH}, {LEN}, 384]");
+            kernel_line(&case, name, threads, secs, Some(BATCH * LEN * 384));
+        }
+    }
+    // Attention alone, one layer's [batch, 12 heads, seq, 32] with a padding mask.
+    for (kernels, name) in [(false, "burn"), (true, "lopper")] {
+        lopper_model::kernels::set_enabled(kernels);
+        let qkv = |device: &Device| {
+            let x = || {
+                Tensor::<4>::random([BATCH, 12, LEN, 32], Distribution::Normal(0.0, 1.0), device)
+            };
+            (
+                x(),
+                x(),
+                x(),
+                Tensor::<4>::zeros([BATCH, 1, 1, LEN], device),
+            )
+        };
+        let (q, k, v, m) = qkv(&plain);
+        let forward = time(reps, || {
+            let _ = lopper_model::kernels::attention(q.clone(), k.clone(), v.clone(), m.clone())
+                .into_data();
+        });
+        let tracked = plain.clone().autodiff();
+        let (q, k, v, m) = qkv(&tracked);
+        let (q, k, v) = (q.require_grad(), k.require_grad(), v.require_grad());
+        let both = time(reps, || {
+            let _ = lopper_model::kernels::attention(q.clone(), k.clone(), v.clone(), m.clone())
+                .sum()
+                .backward();
+        });
+        for (case, secs) in [("attention", forward), ("attention forward+backward", both)] {
+            let case = format!("{case} [{BATCH}, 12, {LEN}, 32]");
+            kernel_line(&case, name, threads, secs, None);
         }
     }
     // The encoder with Burn's operations (what lopper ran before its kernels) and with lopper's.

@@ -5,10 +5,9 @@
 //! `select` (gather); either way gradients flow back into the shared full-size parameter.
 
 use burn::module::{Module, Param};
-use burn::tensor::module::{attention, layer_norm, linear};
-use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::module::linear;
 use burn::tensor::{Int, Tensor};
-use lopper_kernels::gelu;
+use lopper_kernels::{attention, gelu};
 
 /// Which output features (columns) of a projection, or input features (rows) of the next one,
 /// a sub-network keeps.
@@ -100,10 +99,10 @@ pub struct Norm {
 }
 
 impl Norm {
-    /// Normalises `x` (`[batch, seq, hidden]`): Burn's `layer_norm`, which a backend may fuse
-    /// (Flex runs it as one row kernel; under autodiff it is Burn's decomposed form).
+    /// Normalises `x` (`[batch, seq, hidden]`): [`lopper_kernels::layer_norm`], flex's fused
+    /// row kernel in inference and one operation with lopper's backward in training.
     pub fn forward(&self, x: Tensor<3>, eps: f64) -> Tensor<3> {
-        layer_norm(x, self.gamma.val(), Some(self.beta.val()), eps)
+        lopper_kernels::layer_norm(x, self.gamma.val(), self.beta.val(), eps)
     }
 }
 
@@ -182,11 +181,11 @@ impl Attention {
         let q = split(self.query.forward_columns(x.clone(), cols));
         let k = split(self.key.forward_columns(x.clone(), cols));
         let v = split(self.value.forward_columns(x.clone(), cols));
-        // Burn's scaled dot-product attention (scale 1/√head_dim; Flex fuses it, autodiff
-        // runs its decomposed form). The padding mask is additive, as in transformers, and
-        // shared by the heads (Flex reads a head dimension of 1 without copying it).
-        let mask = mask.expand([b, 1, s, s]);
-        let mut per_head = attention(q, k, v, None, Some(mask), AttentionModuleOptions::default());
+        // Scaled dot-product attention (scale 1/√head_dim): flex's fused attention in
+        // inference; under autodiff one operation, two GEMMs around lopper's fused softmax
+        // and a backward of its own. The padding mask is additive, as in transformers, and
+        // shared by the heads without being expanded per head.
+        let mut per_head = attention(q, k, v, mask);
         if let HeadPlan::Mask(m) = plan {
             // Zeroing a head's probabilities zeroes its context: (m·P)·V = m·(P·V).
             per_head = per_head * (**m).clone();
