@@ -116,6 +116,63 @@ pub trait KernelOps: Backend {
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         decomposed::layer_norm_backward::<Self>(xhat, inv_std, gamma, grad)
     }
+
+    /// One AdamW step of a parameter: its gradient clipped to `step.clip_norm` (if any), the
+    /// moments updated, then the decoupled decay and the update applied. Returns the new
+    /// parameter and moments. `moment_1` and `moment_2` are zeros before the first step.
+    fn adamw_update(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        moment_1: FloatTensor<Self>,
+        moment_2: FloatTensor<Self>,
+        step: AdamWStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        decomposed::adamw_update::<Self>(param, grad, moment_1, moment_2, step)
+    }
+}
+
+/// The coefficients of one AdamW step, as Burn's `AdamW` computes them (so that the
+/// decomposed path is Burn's operation for operation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamWStep {
+    /// Learning rate.
+    pub lr: f64,
+    /// Decay of the first moment.
+    pub beta_1: f32,
+    /// Decay of the second moment.
+    pub beta_2: f32,
+    /// Added to `√v̂`.
+    pub epsilon: f32,
+    /// Decoupled weight decay (the parameter is multiplied by `1 − lr·weight_decay`).
+    pub weight_decay: f32,
+    /// The step's number, from 1 (the moments' bias correction).
+    pub time: i32,
+    /// The largest L2 norm the parameter's gradient keeps, if any: above it the gradient is
+    /// scaled to it, as Burn's `GradientClipping::Norm`.
+    pub clip_norm: Option<f32>,
+}
+
+impl AdamWStep {
+    /// `1 − β₁ᵗ` and `1 − β₂ᵗ`, in `f32` as Burn's.
+    fn bias_corrections(&self) -> (f32, f32) {
+        (
+            1.0 - self.beta_1.powi(self.time),
+            1.0 - self.beta_2.powi(self.time),
+        )
+    }
+
+    /// What the parameter is multiplied by before the update.
+    fn decay_factor(&self) -> f64 {
+        1.0 - self.lr * f64::from(self.weight_decay)
+    }
+
+    /// The gradient's scale from its L2 norm: `clip/(norm + f32::MIN_POSITIVE)`, at most 1.
+    fn clip_scale(&self, norm: f32) -> f32 {
+        match self.clip_norm {
+            Some(c) => (c / (norm + f32::MIN_POSITIVE)).min(1.0),
+            None => 1.0,
+        }
+    }
 }
 
 /// The operations of [`KernelOps`] written with Burn's operations: what every backend runs by
@@ -213,6 +270,47 @@ mod decomposed {
         let dgamma = column_sums(B::float_mul(grad.clone(), xhat));
         (dx, dgamma, column_sums(grad))
     }
+
+    /// Burn's `AdamW` step with its `GradientClipping::Norm`, operation for operation.
+    pub(crate) fn adamw_update<B: Backend>(
+        param: FloatTensor<B>,
+        grad: FloatTensor<B>,
+        m: FloatTensor<B>,
+        v: FloatTensor<B>,
+        step: super::AdamWStep,
+    ) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+        let grad = match step.clip_norm {
+            Some(clip) => {
+                let norm = B::float_sqrt(B::float_sum(B::float_mul(grad.clone(), grad.clone())));
+                let norm = B::float_add_scalar(norm, f32::MIN_POSITIVE.into());
+                let scale = B::float_mul_scalar(B::float_recip(norm), clip.into());
+                let scale = B::float_clamp_max(scale, 1.0f32.into());
+                let ones = Shape::from(vec![1; grad.shape().num_dims()]);
+                B::float_mul(grad, B::float_reshape(scale, ones))
+            }
+            None => grad,
+        };
+        let (c1, c2) = step.bias_corrections();
+        let m = B::float_add(
+            B::float_mul_scalar(m, step.beta_1.into()),
+            B::float_mul_scalar(grad.clone(), (1.0 - step.beta_1).into()),
+        );
+        let v = B::float_add(
+            B::float_mul_scalar(v, step.beta_2.into()),
+            B::float_mul_scalar(B::float_mul(grad.clone(), grad), (1.0 - step.beta_2).into()),
+        );
+        let m_hat = B::float_div_scalar(m.clone(), c1.into());
+        let v_hat = B::float_div_scalar(v.clone(), c2.into());
+        let delta = B::float_div(
+            m_hat,
+            B::float_add_scalar(B::float_sqrt(v_hat), step.epsilon.into()),
+        );
+        let param = B::float_sub(
+            B::float_mul_scalar(param, step.decay_factor().into()),
+            B::float_mul_scalar(delta, step.lr.into()),
+        );
+        (param, m, v)
+    }
 }
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
@@ -273,6 +371,35 @@ pub fn layer_norm<const D: usize>(
         beta.into_dispatch(),
         epsilon,
     ))
+}
+
+/// One AdamW step of a parameter (not tracked: what an optimizer gets), its gradient clipped
+/// first if `step.clip_norm` says so: `(param, moment_1, moment_2)` after the step. On `flex` one
+/// pass over the gradient for its norm and one over the parameter and its moments; elsewhere,
+/// and when the kernels are off, Burn's operations as Burn's `AdamW` runs them.
+pub fn adamw_update<const D: usize>(
+    param: Tensor<D>,
+    grad: Tensor<D>,
+    moment_1: Tensor<D>,
+    moment_2: Tensor<D>,
+    step: AdamWStep,
+) -> (Tensor<D>, Tensor<D>, Tensor<D>) {
+    let args = (
+        param.into_dispatch(),
+        grad.into_dispatch(),
+        moment_1.into_dispatch(),
+        moment_2.into_dispatch(),
+    );
+    let (p, m, v) = if enabled() {
+        <Dispatch as KernelOps>::adamw_update(args.0, args.1, args.2, args.3, step)
+    } else {
+        decomposed::adamw_update::<Dispatch>(args.0, args.1, args.2, args.3, step)
+    };
+    (
+        Tensor::from_dispatch(p),
+        Tensor::from_dispatch(m),
+        Tensor::from_dispatch(v),
+    )
 }
 
 #[cfg(feature = "tch")]
@@ -395,6 +522,16 @@ mod flex {
             g
         }
 
+        fn adamw_update(
+            param: FloatTensor<Self>,
+            grad: FloatTensor<Self>,
+            moment_1: FloatTensor<Self>,
+            moment_2: FloatTensor<Self>,
+            step: super::AdamWStep,
+        ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+            adamw_update(param, grad, moment_1, moment_2, step)
+        }
+
         // `fused_layer_norm` keeps its default body, flex's own fused layer norm: in
         // inference nothing but the output is needed, and flex computes it in one row kernel.
 
@@ -490,6 +627,46 @@ mod flex {
                 tensor_like(&gamma, dbeta),
             )
         }
+    }
+
+    /// The AdamW step's flex kernel (inside `impl KernelOps for Flex`, kept here for length).
+    pub(super) fn adamw_update(
+        param: FlexTensor,
+        grad: FlexTensor,
+        m: FlexTensor,
+        v: FlexTensor,
+        step: super::AdamWStep,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let shape = param.shape();
+        let fits = [&param, &grad, &m, &v]
+            .iter()
+            .all(|t| t.dtype() == DType::F32 && t.shape() == shape);
+        if !fits {
+            return super::decomposed::adamw_update::<Flex>(param, grad, m, v, step);
+        }
+        let grad = dense(grad);
+        let g = grad.storage::<f32>();
+        let scale = if step.clip_norm.is_some() {
+            // Partial sums of squares per block, added in block order: the same bits however
+            // rayon runs the blocks.
+            let parts: Vec<f32> = g
+                .par_chunks(BLOCK)
+                .map(super::math::sum_of_squares)
+                .collect();
+            step.clip_scale(parts.iter().sum::<f32>().sqrt())
+        } else {
+            1.0
+        };
+        let (mut param, mut m, mut v) = (unique(dense(param)), unique(dense(m)), unique(dense(v)));
+        let coefficients = super::math::AdamW::new(&step, scale);
+        param
+            .storage_mut::<f32>()
+            .par_chunks_mut(BLOCK)
+            .zip(m.storage_mut::<f32>().par_chunks_mut(BLOCK))
+            .zip(v.storage_mut::<f32>().par_chunks_mut(BLOCK))
+            .zip(g.par_chunks(BLOCK))
+            .for_each(|(((p, m), v), g)| coefficients.update(p, m, v, g));
+        (param, m, v)
     }
 
     /// The width `d` a layer norm of `x` normalises over, when lopper's kernel takes it: `x`
@@ -831,6 +1008,58 @@ mod math {
                 }
             }
         });
+    }
+
+    /// `Σ x²` of a block.
+    pub(super) fn sum_of_squares(v: &[f32]) -> f32 {
+        Arch::new().dispatch(|| dot(v, v))
+    }
+
+    /// The per-element coefficients of one AdamW step, the gradient's clipping scale included.
+    pub(super) struct AdamW {
+        scale: f32,
+        beta_1: f32,
+        beta_2: f32,
+        keep_1: f32,
+        keep_2: f32,
+        correction_1: f32,
+        correction_2: f32,
+        epsilon: f32,
+        decay: f32,
+        lr: f32,
+    }
+
+    impl AdamW {
+        pub(super) fn new(step: &super::AdamWStep, scale: f32) -> Self {
+            let (correction_1, correction_2) = step.bias_corrections();
+            Self {
+                scale,
+                beta_1: step.beta_1,
+                beta_2: step.beta_2,
+                keep_1: 1.0 - step.beta_1,
+                keep_2: 1.0 - step.beta_2,
+                correction_1,
+                correction_2,
+                epsilon: step.epsilon,
+                decay: step.decay_factor() as f32,
+                lr: step.lr as f32,
+            }
+        }
+
+        /// The step over one block, in place: each element computed as Burn's `AdamW`
+        /// computes it, in the same order, in one pass.
+        pub(super) fn update(&self, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
+            Arch::new().dispatch(|| {
+                for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
+                    let g = g * self.scale;
+                    *m = *m * self.beta_1 + g * self.keep_1;
+                    *v = *v * self.beta_2 + g * g * self.keep_2;
+                    let m_hat = *m / self.correction_1;
+                    let v_hat = *v / self.correction_2;
+                    *p = *p * self.decay - m_hat / (v_hat.sqrt() + self.epsilon) * self.lr;
+                }
+            });
+        }
     }
 
     /// `acc += v`, element by element.

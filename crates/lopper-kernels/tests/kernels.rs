@@ -373,3 +373,78 @@ fn layer_norm_of_a_constant_row_is_beta_with_finite_gradients() {
     );
     assert_eq!(values(beta.grad(&grads).unwrap()), [2.0; 6]);
 }
+
+/// One AdamW step in `f64`, as Burn's `AdamW` after its `GradientClipping::Norm` defines it.
+fn adamw_reference(
+    p: &[f32],
+    g: &[f32],
+    m: &[f32],
+    v: &[f32],
+    s: &kernels::AdamWStep,
+) -> [Vec<f64>; 3] {
+    let norm = g.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
+    let scale = s.clip_norm.map_or(1.0, |c| (f64::from(c) / norm).min(1.0));
+    let (b1, b2) = (f64::from(s.beta_1), f64::from(s.beta_2));
+    let mut out = [vec![], vec![], vec![]];
+    for i in 0..p.len() {
+        let g = f64::from(g[i]) * scale;
+        let m = f64::from(m[i]) * b1 + g * (1.0 - b1);
+        let v = f64::from(v[i]) * b2 + g * g * (1.0 - b2);
+        let m_hat = m / (1.0 - b1.powi(s.time));
+        let v_hat = v / (1.0 - b2.powi(s.time));
+        let p = f64::from(p[i]) * (1.0 - s.lr * f64::from(s.weight_decay))
+            - s.lr * m_hat / (v_hat.sqrt() + f64::from(s.epsilon));
+        out[0].push(p);
+        out[1].push(m);
+        out[2].push(v);
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn adamw_update_matches_the_reference(
+        rows in 1usize..60,
+        cols in 1usize..600,
+        time in 1i32..50,
+        first in any::<bool>(),
+        clip in prop::sample::select(vec![None, Some(1e-3f32), Some(1.0), Some(1e6)]),
+        seed in 0u64..1000,
+    ) {
+        let d = device();
+        d.seed(seed);
+        let t = |mean: f64, sd: f64| Tensor::<2>::random([rows, cols], Distribution::Normal(mean, sd), &d);
+        let (p, g) = (t(0.0, 0.5), t(0.0, 1e-2));
+        let (m, v) = if first {
+            (Tensor::zeros([rows, cols], &d), Tensor::zeros([rows, cols], &d))
+        } else {
+            (t(0.0, 1e-3), t(0.0, 1e-5).abs())
+        };
+        let step = kernels::AdamWStep {
+            lr: 2e-3,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-8,
+            weight_decay: 0.01,
+            time: if first { 1 } else { time },
+            clip_norm: clip,
+        };
+        let [pv, gv, mv, vv] = [&p, &g, &m, &v].map(|x| values(x.clone()));
+        let want = adamw_reference(&pv, &gv, &mv, &vv, &step);
+        let (p2, m2, v2) = kernels::adamw_update(p, g, m, v, step);
+        for (name, (got, want)) in ["param", "m", "v"].iter().zip([p2, m2, v2].into_iter().zip(&want)) {
+            // f32 rounding, relative to each element and to the tensor's largest (a moment
+            // near 0 is a difference of two rounded terms).
+            let got = values(got);
+            let top = want.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+            let worst = got
+                .iter()
+                .zip(want)
+                .map(|(&a, &b)| (f64::from(a) - b).abs() / (b.abs() + 0.1 * top).max(1e-30))
+                .fold(0.0, f64::max);
+            prop_assert!(worst <= 1e-5, "{name}: {worst}");
+        }
+    }
+}

@@ -61,6 +61,52 @@ fn main() {
         .ok()
         .and_then(|t| t.parse::<usize>().ok())
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // The optimizer step alone on every weight of the network, Burn's AdamW after its
+    // per-parameter norm clipping against lopper's fused one (the same settings).
+    {
+        let (mut net, _) = SuperNet::load_with_config(&dir, config.clone(), &device, 0).unwrap();
+        let full = lopper_core::Subnet::full(&config.arch());
+        let grads = |net: &SuperNet| {
+            let out = net
+                .forward(&batch, &full, lopper_model::Mode::Sliced)
+                .unwrap();
+            let loss = out.last_hidden_state.powi_scalar(2).mean();
+            burn::optim::GradientsParams::from_grads(loss.backward(), net.weights())
+        };
+        let cfg = TrainConfig::default();
+        let burns = burn::optim::AdamWConfig::new()
+            .with_weight_decay(cfg.weight_decay)
+            .with_epsilon(1e-8)
+            .with_grad_clipping(
+                cfg.grad_clip
+                    .map(burn::optim::grad_clipping::GradientClippingConfig::Norm),
+            );
+        for (name, mut optimizer) in [
+            ("burn", burns.init()),
+            ("lopper", lopper_train::FusedAdamW::new(&cfg).init()),
+        ] {
+            let mut times = Vec::new();
+            for _ in 0..=reps {
+                let g = grads(&net);
+                let t0 = Instant::now();
+                // Flex is eager: the step's work is done when it returns.
+                let w = optimizer.step(2e-5, net.weights().clone(), g);
+                times.push(t0.elapsed().as_secs_f64());
+                net.set_weights(w);
+            }
+            times.remove(0);
+            times.sort_by(f64::total_cmp);
+            let line = serde_json::json!({
+                "bench": "train_step",
+                "case": "adamw step, every weight",
+                "kernels": name,
+                "backend": lopper_model::default_backend(),
+                "threads": threads,
+                "seconds": times[times.len() / 2],
+            });
+            println!("{line}");
+        }
+    }
     let mut plans = serde_json::Map::new();
     let mut results = serde_json::Map::new();
     for name in STRATEGIES {

@@ -45,4 +45,6 @@ pub use strategy::{
     LossKind, Member, Role, STRATEGIES, Strategy, StrategyConfig, StrategyKind, UnknownStrategy,
     strategy_by_name,
 };
-pub use trainer::{MemberRecord, StepRecord, TrainConfig, Trainer, TrainerState, subnet_loss};
+pub use trainer::{
+    FusedAdamW, MemberRecord, StepRecord, TrainConfig, Trainer, TrainerState, subnet_loss,
+};
