@@ -17,6 +17,11 @@
 //!   backward of four GEMMs around one fused pass, `dS = scale·P⊙(dP − rowsum(P⊙dP))`, where
 //!   Burn's autodiff records about ten operations over the `[batch, heads, seq, seq]` scores.
 //!   In inference it is flex's own fused attention, which is faster there.
+//! - [`layer_norm`]: in training one recorded operation whose forward writes the output, `x̂`
+//!   and `1/σ` in one pass over the rows and whose backward gives `dx`, `dγ` and `dβ` in one
+//!   pass (Burn's autodiff records nine operations); in inference flex's fused layer norm.
+//! - [`adamw_update`]: one AdamW step of a parameter with Burn's per-parameter norm clipping,
+//!   one pass for the gradient's norm and one over the parameter and its moments.
 //!
 //! The element loops are plain Rust that the compiler vectorises; `pulp` compiles them once per
 //! instruction set (AVX-512, AVX2 + FMA, the baseline) and picks the best this CPU has at run
