@@ -434,12 +434,16 @@ mod flex {
             }
             let mut x = dense(x);
             if x.is_unique() {
-                par_blocks_mut(x.storage_mut::<f32>(), super::math::gelu_in_place);
+                x.storage_mut::<f32>()
+                    .par_chunks_mut(BLOCK)
+                    .for_each(super::math::gelu_in_place);
                 return x;
             }
             let src = x.storage::<f32>();
             let mut out = vec![0f32; src.len()];
-            par_blocks_zip(src, &mut out, super::math::gelu_into);
+            out.par_chunks_mut(BLOCK)
+                .zip(src.par_chunks(BLOCK))
+                .for_each(|(o, x)| super::math::gelu_into(x, o));
             tensor_like(&x, out)
         }
 
@@ -766,16 +770,6 @@ mod flex {
             Layout::contiguous(t.layout().shape().clone()),
             DType::F32,
         )
-    }
-
-    fn par_blocks_mut(v: &mut [f32], f: fn(&mut [f32])) {
-        v.par_chunks_mut(BLOCK).for_each(f);
-    }
-
-    fn par_blocks_zip(src: &[f32], dst: &mut [f32], f: fn(&[f32], &mut [f32])) {
-        dst.par_chunks_mut(BLOCK)
-            .zip(src.par_chunks(BLOCK))
-            .for_each(|(d, s)| f(s, d));
     }
 }
 
