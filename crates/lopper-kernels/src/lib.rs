@@ -534,11 +534,41 @@ mod flex {
         fn adamw_update(
             param: FloatTensor<Self>,
             grad: FloatTensor<Self>,
-            moment_1: FloatTensor<Self>,
-            moment_2: FloatTensor<Self>,
+            m: FloatTensor<Self>,
+            v: FloatTensor<Self>,
             step: super::AdamWStep,
         ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-            adamw_update(param, grad, moment_1, moment_2, step)
+            let shape = param.shape();
+            let fits = [&param, &grad, &m, &v]
+                .iter()
+                .all(|t| t.dtype() == DType::F32 && t.shape() == shape);
+            if !fits {
+                return super::decomposed::adamw_update::<Flex>(param, grad, m, v, step);
+            }
+            let grad = dense(grad);
+            let g = grad.storage::<f32>();
+            let scale = if step.clip_norm.is_some() {
+                // Partial sums of squares per block, added in block order: the same bits however
+                // rayon runs the blocks.
+                let parts: Vec<f32> = g
+                    .par_chunks(BLOCK)
+                    .map(super::math::sum_of_squares)
+                    .collect();
+                step.clip_scale(parts.iter().sum::<f32>().sqrt())
+            } else {
+                1.0
+            };
+            let (mut param, mut m, mut v) =
+                (unique(dense(param)), unique(dense(m)), unique(dense(v)));
+            let coefficients = super::math::AdamW::new(&step, scale);
+            param
+                .storage_mut::<f32>()
+                .par_chunks_mut(BLOCK)
+                .zip(m.storage_mut::<f32>().par_chunks_mut(BLOCK))
+                .zip(v.storage_mut::<f32>().par_chunks_mut(BLOCK))
+                .zip(g.par_chunks(BLOCK))
+                .for_each(|(((p, m), v), g)| coefficients.update(p, m, v, g));
+            (param, m, v)
         }
 
         // `fused_layer_norm` keeps its default body, flex's own fused layer norm: in
@@ -636,46 +666,6 @@ mod flex {
                 tensor_like(&gamma, dbeta),
             )
         }
-    }
-
-    /// The AdamW step's flex kernel (inside `impl KernelOps for Flex`, kept here for length).
-    pub(super) fn adamw_update(
-        param: FlexTensor,
-        grad: FlexTensor,
-        m: FlexTensor,
-        v: FlexTensor,
-        step: super::AdamWStep,
-    ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let shape = param.shape();
-        let fits = [&param, &grad, &m, &v]
-            .iter()
-            .all(|t| t.dtype() == DType::F32 && t.shape() == shape);
-        if !fits {
-            return super::decomposed::adamw_update::<Flex>(param, grad, m, v, step);
-        }
-        let grad = dense(grad);
-        let g = grad.storage::<f32>();
-        let scale = if step.clip_norm.is_some() {
-            // Partial sums of squares per block, added in block order: the same bits however
-            // rayon runs the blocks.
-            let parts: Vec<f32> = g
-                .par_chunks(BLOCK)
-                .map(super::math::sum_of_squares)
-                .collect();
-            step.clip_scale(parts.iter().sum::<f32>().sqrt())
-        } else {
-            1.0
-        };
-        let (mut param, mut m, mut v) = (unique(dense(param)), unique(dense(m)), unique(dense(v)));
-        let coefficients = super::math::AdamW::new(&step, scale);
-        param
-            .storage_mut::<f32>()
-            .par_chunks_mut(BLOCK)
-            .zip(m.storage_mut::<f32>().par_chunks_mut(BLOCK))
-            .zip(v.storage_mut::<f32>().par_chunks_mut(BLOCK))
-            .zip(g.par_chunks(BLOCK))
-            .for_each(|(((p, m), v), g)| coefficients.update(p, m, v, g));
-        (param, m, v)
     }
 
     /// The width `d` a layer norm of `x` normalises over, when lopper's kernel takes it: `x`
