@@ -16,6 +16,9 @@ torch.set_num_threads(--threads). Cases:
   pruned_forward         (extra) the same sub-network physically pruned (transformers'
                          prune_heads + sliced FFN weights): what pruning buys over masking
 
+Before them, the matrix products alone at the encoder's three linear shapes for the batch
+(GFLOP/s of torch.matmul), as lopper's forward bench prints them.
+
 Each case: 2 warm-up runs, then --reps (>= 5) timed runs; reports the median sequences/s.
 """
 
@@ -144,6 +147,19 @@ def main():
         ("masked_forward_backward", fwd_bwd(subnet)),
         ("pruned_forward", fwd(pruned, None)),
     ]
+    # The matrix products alone at the encoder's linear shapes for the whole batch (what
+    # lopper's forward bench prints as "matmul [m, k] x [k, n]").
+    gemm_lines = []
+    rows = args.batch * args.seq_len
+    for m, k, n in [(rows, 384, 384), (rows, 384, 1536), (rows, 1536, 384)]:
+        a = torch.randn(m, k, generator=gen)
+        b = torch.randn(k, n, generator=gen)
+        med = statistics.median(time_case(lambda: a @ b, args.warmup, args.reps))
+        gemm_lines.append({"case": f"matmul [{m}, {k}] x [{k}, {n}]", "seconds": round(med, 5),
+                           "gflops": round(2 * m * k * n / med / 1e9, 1)})
+        if not args.json:
+            print(f"  matmul [{m}, {k}] x [{k}, {n}]: {gemm_lines[-1]['gflops']} GFLOP/s", file=sys.stderr)
+
     results = []
     for name, fn in cases:
         times = time_case(fn, args.warmup, args.reps)
@@ -182,6 +198,10 @@ def main():
             "masked_forward_backward": "forward+backward: 50% masked",
             "pruned_forward": "forward: 50% pruned (transformers)",
         }
+        for g in gemm_lines:
+            print(json.dumps({"bench": "forward", "case": g["case"], "kernels": "torch",
+                              "backend": f"torch {torch.__version__}", "threads": args.threads,
+                              "seconds": g["seconds"], "gflops": g["gflops"]}))
         for r in results:
             print(json.dumps({
                 "bench": "forward", "case": names.get(r["case"], r["case"]),
@@ -194,6 +214,8 @@ def main():
         print(f"all-MiniLM-L6-v2, batch {args.batch} x {args.seq_len}, {args.threads} threads, torch {torch.__version__}, "
               f"transformers {transformers.__version__}, attn {args.attn}, median of {args.reps}")
         print(f"{'case':<26}{'median s':>10}{'seq/s':>10}")
+        for g in gemm_lines:
+            print(f"{g['case']:<34} {g['gflops']:>8.1f} GFLOP/s")
         for r in results:
             print(f"{r['case']:<26}{r['median_s']:>10.3f}{r['seq_per_s']:>10.1f}")
         print(f"load average at end: {' '.join(f'{x:.2f}' for x in meta['loadavg_at_end'])}")

@@ -9,7 +9,8 @@
 //! case with Burn's element operations (`"kernels": "burn"`, what lopper ran before its own
 //! kernels) and with lopper's (`"lopper"`); first the kernels alone: GELU on one FFN
 //! activation of the batch and layer norm on one residual stream (in elements per second),
-//! and one layer's attention.
+//! and one layer's attention; before them the matrix products alone at the encoder's shapes
+//! (GFLOP/s), the part no lopper kernel replaces.
 
 // A benchmark panics on a broken setup by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -56,6 +57,26 @@ fn kernel_line(case: &str, kernels: &str, threads: usize, secs: f64, elements: O
     println!("{line}");
 }
 
+/// `[m, k] × [k, n]` at the encoder's linear layers for batch × length rows.
+const GEMMS: [(usize, usize, usize); 3] = [
+    (BATCH * LEN, 384, 384),
+    (BATCH * LEN, 384, 1536),
+    (BATCH * LEN, 1536, 384),
+];
+
+/// One matrix-product case as a JSON line, with its GFLOP/s (2·m·k·n per product).
+fn gemm_line(m: usize, k: usize, n: usize, threads: usize, secs: f64) -> serde_json::Value {
+    serde_json::json!({
+        "bench": "forward",
+        "case": format!("matmul [{m}, {k}] x [{k}, {n}]"),
+        "kernels": "gemm",
+        "backend": lopper_model::default_backend(),
+        "threads": threads,
+        "seconds": secs,
+        "gflops": 2.0 * (m * k * n) as f64 / secs / 1e9,
+    })
+}
+
 fn main() {
     let reps: usize = std::env::args()
         .filter_map(|a| a.parse().ok())
@@ -99,6 +120,18 @@ fn main() {
         .ok()
         .and_then(|t| t.parse::<usize>().ok())
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // The matrix products alone, at the encoder's three linear shapes for the whole batch
+    // (Q/K/V/output, FFN in, FFN out): the ceiling every other case works under. Flex calls
+    // the `gemm` crate for them whatever the kernel switch says; `bench_torch.py` times
+    // `torch.matmul` on the same shapes.
+    for (m, k, n) in GEMMS {
+        let a: Tensor<2> = Tensor::random([m, k], Distribution::Normal(0.0, 1.0), &plain);
+        let b: Tensor<2> = Tensor::random([k, n], Distribution::Normal(0.0, 1.0), &plain);
+        let secs = time(reps, || {
+            let _ = a.clone().matmul(b.clone()).into_data();
+        });
+        println!("{}", gemm_line(m, k, n, threads, secs));
+    }
     // The element kernels alone, Burn's against lopper's, on one FFN activation of the batch.
     let elements = BATCH * LEN * 1536;
     for (kernels, name) in [(false, "burn"), (true, "lopper")] {

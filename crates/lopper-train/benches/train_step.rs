@@ -9,7 +9,9 @@
 //! One JSON line per strategy: `{"case", "threads", "examples_per_second", …}`.
 //!
 //! REPS (default 5) timed steps per strategy after one warm-up; PLANS.json defaults to
-//! `target/train_step_plans.json`.
+//! `target/train_step_plans.json`. `LOPPER_BENCH_STRATEGIES=standard,full` times only those
+//! strategies and skips the optimizer-alone case (for a profile of one step kind, e.g.
+//! `perf record`); the plans file then holds just them.
 
 // A benchmark panics on a broken setup by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -20,7 +22,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use lopper_core::seeded_rng;
 use lopper_model::{Batch, EncoderConfig, HeadKind, SuperNet};
 use lopper_space::{SpaceConfig, SpaceKind};
-use lopper_train::{STRATEGIES, Targets, TrainConfig, Trainer};
+use lopper_train::{STRATEGIES, StrategyKind, Targets, TrainConfig, Trainer};
 use rand::RngExt;
 
 const BATCH: usize = 8;
@@ -61,9 +63,12 @@ fn main() {
         .ok()
         .and_then(|t| t.parse::<usize>().ok())
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let only: Option<Vec<StrategyKind>> = std::env::var("LOPPER_BENCH_STRATEGIES")
+        .ok()
+        .map(|s| s.split(',').map(|n| n.trim().parse().unwrap()).collect());
     // The optimizer step alone on every weight of the network, Burn's AdamW after its
     // per-parameter norm clipping against lopper's fused one (the same settings).
-    {
+    if only.is_none() {
         let (mut net, _) = SuperNet::load_with_config(&dir, config.clone(), &device, 0).unwrap();
         let full = lopper_core::Subnet::full(&config.arch());
         let grads = |net: &SuperNet| {
@@ -110,6 +115,9 @@ fn main() {
     let mut plans = serde_json::Map::new();
     let mut results = serde_json::Map::new();
     for name in STRATEGIES {
+        if only.as_ref().is_some_and(|o| !o.contains(&name)) {
+            continue;
+        }
         let (mut net, _) = SuperNet::load_with_config(&dir, config.clone(), &device, 0).unwrap();
         let cfg = TrainConfig {
             strategy: name,
