@@ -23,7 +23,16 @@ VERSUS = {
 
 
 def rate(line):
-    return line.get("examples_per_second") or line.get("gflops") or line.get("elements_per_second")
+    """The line's throughput; for the cases timed in seconds only (one layer's attention, the
+    optimizer step alone), runs per second, so that higher stays better."""
+    for key in ("examples_per_second", "gflops", "elements_per_second"):
+        if line.get(key):
+            return line[key]
+    return 1.0 / line["seconds"] if line.get("seconds") else None
+
+
+def fmt(x):
+    return f"{x:.4g}" if x else "—"
 
 
 def main():
@@ -48,7 +57,6 @@ def main():
             burn = by.get("burn")
             label = case if ref == case else f"{case} vs {ref}"
             ratio = f"{mine / t:.2f}×" if t and mine else "—"
-            fmt = lambda x: f"{x:.4g}" if x else "—"  # noqa: E731
             print(f"| {bench} | {label} | {threads} | {fmt(burn)} | {fmt(mine)} | {fmt(t)} | {ratio} |")
 
 
